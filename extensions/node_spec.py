@@ -1,0 +1,501 @@
+"""The requirements model behind the questionnaire, and every decision derived from it.
+
+Pure and deterministic: no Jinja, no Copier, no I/O. Copier reaches these functions through
+the thin Jinja binding in ``onex_jinja.py``; the unit tests and the benchmark import them
+directly. Each decision returns the reasons it was taken, so the generated README can show a
+decision log instead of leaving the user to guess why a node got a base class or integration.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+NODE_TYPES: tuple[str, ...] = ("effect", "compute", "reducer", "orchestrator")
+INTEGRATIONS: tuple[str, ...] = ("postgres", "kafka", "redis", "http", "consul")
+
+# Names a generated package or operation may not take: importing the project would shadow
+# them, or the generated code already uses them for something else.
+_FRAMEWORK_NAMES = frozenset(
+    {
+        "omnibase_core", "omnibase_spi", "omnibase_infra", "omnibase_compat",
+        "aiokafka", "aiohttp", "consul", "asyncpg", "redis", "httpx", "pydantic",
+        "pydantic_settings", "yaml", "pytest", "mypy", "ruff", "copier", "tests", "src",
+    }
+)
+_GENERATED_NAMES = frozenset({"handle", "startup", "shutdown", "main", "nodes", "runtime"})
+# omnibase_core's validator bans these as function names ("patterns" check).
+_BANNED_FUNCTION_NAMES = frozenset(
+    {"process", "execute", "run", "do", "perform", "manage", "control", "work", "operate",
+     "action"}
+)
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_MAX_NAME = 40
+
+# Keyword stems per node type, matched against the words of business_description.
+_NODE_TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "orchestrator": ("orchestrat", "coordinat", "workflow", "pipeline", "saga", "route",
+                     "routing", "dispatch", "sequenc", "step"),
+    "reducer": ("aggregat", "reduc", "summar", "accumulat", "tally", "rollup", "fold",
+                "total", "count", "statistic", "collect"),
+    "compute": ("comput", "calculat", "transform", "convert", "pars", "scor", "classif",
+                "normaliz", "deriv", "format", "validat", "analy", "pure"),
+    "effect": ("store", "stor", "save", "writ", "persist", "send", "publish", "fetch",
+               "call", "notif", "email", "upload", "delet", "insert", "record", "retriev",
+               "read", "quer", "database", "api"),
+}
+
+# Integration detection, after the seeds' _detect_required_integrations: which words in the
+# domain, operations, features and dependency names ask for which integration.
+_INTEGRATION_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "postgres": ("postgres", "postgresql", "sql", "database", "db", "persist", "persistence",
+                 "store"),
+    "kafka": ("kafka", "event", "events", "event_driven", "stream", "streaming", "publish",
+              "subscribe", "message", "messaging"),
+    "redis": ("redis", "cache", "caching", "cached"),
+    "http": ("http", "https", "api", "rest", "webhook", "http_client", "api_client"),
+    "consul": ("consul", "discovery", "service_discovery", "registry"),
+}
+
+# Mixins the custom-composition path may add, with the module each lives in. Every entry is
+# checked against the pinned omnibase_core by the template's tests (tests/test_extensions.py).
+MIXIN_MODULES: dict[str, str] = {
+    "MixinHealthCheck": "omnibase_core.mixins.mixin_health_check",
+    "MixinMetrics": "omnibase_core.mixins.mixin_metrics",
+    "MixinFailFast": "omnibase_core.mixins.mixin_fail_fast",
+    "MixinCaching": "omnibase_core.mixins.mixin_caching",
+}
+# The node calls health and metrics APIs, so a custom composition always carries these two.
+_REQUIRED_MIXINS: tuple[str, ...] = ("MixinHealthCheck", "MixinMetrics")
+_FEATURE_MIXINS: dict[str, str] = {
+    "fail_fast": "MixinFailFast",
+    "strict_validation": "MixinFailFast",
+    "caching": "MixinCaching",
+}
+CUSTOM_COMPOSITION_FEATURES: tuple[str, ...] = ("no_service_mode", "custom_mixins")
+
+
+class SpecError(ValueError):
+    """An answer that cannot produce a valid node; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One derived choice and why it was made."""
+
+    topic: str
+    choice: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One entry of the event-type catalog."""
+
+    event_type: str  # e.g. "effect.create_record.started"
+    topic: str  # e.g. "onex.evt.orders.create-record-started.v1"
+    constant: str  # Python constant naming the topic, e.g. "TOPIC_CREATE_RECORD_STARTED"
+    category: str  # "operation", "state" or "metric"
+
+
+@dataclass(frozen=True)
+class BaseSelection:
+    base_class: str
+    base_module: str
+    mixins: tuple[str, ...]
+    convenience_wrapper: bool
+    decisions: tuple[Decision, ...]
+
+    @property
+    def imports(self) -> tuple[tuple[str, str], ...]:
+        """(module, name) pairs for every class the node declaration names."""
+        return ((self.base_module, self.base_class),) + tuple(
+            (MIXIN_MODULES[m], m) for m in self.mixins
+        )
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """Everything the templates need, derived once from the answers."""
+
+    service_name: str
+    package_name: str
+    node_type: str
+    operations: tuple[str, ...]
+    integrations: tuple[str, ...]
+    stem: str  # service_name without a trailing _<node_type>; names files and models
+    node_name: str
+    class_name: str
+    model_prefix: str
+    producer: str
+    command_topic: str
+    terminal_topic: str
+    dlq_topic: str
+    env_prefix: str
+    onex_node_type: str
+    base: BaseSelection
+    events: tuple[EventType, ...]
+    decisions: tuple[Decision, ...] = field(default=())
+
+    def topic_for(self, event_type: str) -> str:
+        for event in self.events:
+            if event.event_type == event_type:
+                return event.topic
+        raise KeyError(event_type)
+
+
+# ---------------------------------------------------------------------------------------------
+# Naming
+# ---------------------------------------------------------------------------------------------
+def snake_case(text: str) -> str:
+    """'My Node-Name' -> 'my_node_name' (used to derive a default service name)."""
+    words = re.findall(r"[A-Za-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text))
+    return "_".join(w.lower() for w in words)
+
+
+def pascal_case(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.split("_"))
+
+
+def kebab_case(snake: str) -> str:
+    return snake.replace("_", "-")
+
+
+def _strip_type_suffix(service_name: str, node_type: str) -> str:
+    """'orders_effect' + effect -> 'orders', so the class is not NodeOrdersEffectEffect."""
+    suffix = f"_{node_type}"
+    if service_name.endswith(suffix) and len(service_name) > len(suffix):
+        return service_name[: -len(suffix)]
+    return service_name
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: each returns "" when the answer is fine, else a message for the user.
+# ---------------------------------------------------------------------------------------------
+def identifier_error(name: object, what: str) -> str:
+    """Why `name` cannot be a snake_case Python identifier in generated code, or ""."""
+    if not isinstance(name, str) or not name:
+        return f"{what} must be a non-empty snake_case name, got {name!r}"
+    if not _SNAKE.match(name):
+        return (
+            f"{what} {name!r} is not a snake_case identifier: use lowercase letters, digits "
+            "and single underscores, starting with a letter (e.g. 'order_events')"
+        )
+    if len(name) > _MAX_NAME:
+        return f"{what} {name!r} is longer than {_MAX_NAME} characters"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"{what} {name!r} is a Python keyword"
+    return ""
+
+
+def service_name_error(name: object) -> str:
+    if err := identifier_error(name, "service_name"):
+        return err
+    assert isinstance(name, str)
+    return _collision_error(name, "service_name")
+
+
+def package_name_error(name: object) -> str:
+    if err := identifier_error(name, "package_name"):
+        return err
+    assert isinstance(name, str)
+    return _collision_error(name, "package_name")
+
+
+def _collision_error(name: str, what: str) -> str:
+    if name in sys.stdlib_module_names:
+        return f"{what} {name!r} collides with the Python standard library module {name!r}"
+    if name in _FRAMEWORK_NAMES or name.startswith("omnibase"):
+        return f"{what} {name!r} collides with a package the node depends on ({name!r})"
+    return ""
+
+
+def operations_error(operations: object) -> str:
+    if not isinstance(operations, list | tuple) or not operations:
+        return (
+            "operations must be a non-empty list of snake_case names, "
+            f"e.g. [create_order, get_order]; got {operations!r}"
+        )
+    seen: set[str] = set()
+    for op in operations:
+        if err := identifier_error(op, "operation"):
+            return err
+        assert isinstance(op, str)
+        if op in _BANNED_FUNCTION_NAMES:
+            return (
+                f"operation {op!r} is a function name omnibase_core's validator bans; "
+                f"name what it does instead (e.g. '{op}_order')"
+            )
+        if op in _GENERATED_NAMES or hasattr(builtins, op):
+            return f"operation {op!r} would shadow a name the generated code uses; rename it"
+        if op in seen:
+            return f"operation {op!r} is listed twice"
+        seen.add(op)
+    return ""
+
+
+def node_type_error(node_type: object) -> str:
+    if node_type not in NODE_TYPES:
+        return f"node_type must be one of {', '.join(NODE_TYPES)}; got {node_type!r}"
+    return ""
+
+
+def integrations_error(integrations: object) -> str:
+    if not isinstance(integrations, list | tuple):
+        return f"integrations must be a list drawn from {', '.join(INTEGRATIONS)}"
+    unknown = [i for i in integrations if i not in INTEGRATIONS]
+    if unknown:
+        return (
+            f"unknown integration(s) {', '.join(map(repr, unknown))}; "
+            f"choose from {', '.join(INTEGRATIONS)}"
+        )
+    return ""
+
+
+def features_error(features: object) -> str:
+    if not isinstance(features, list | tuple) or not all(
+        isinstance(f, str) and f.strip() for f in features
+    ):
+        return f"features must be a list of non-empty strings; got {features!r}"
+    return ""
+
+
+def dependencies_error(dependencies: object) -> str:
+    if not isinstance(dependencies, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float) for k, v in dependencies.items()
+    ):
+        return (
+            "dependencies must be a mapping of name to version or description, "
+            f"e.g. {{postgres: '>=15'}}; got {dependencies!r}"
+        )
+    return ""
+
+
+def port_error(port: object) -> str:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1024 <= port <= 65535:
+        return f"http_port must be a whole number from 1024 to 65535; got {port!r}"
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Classification and detection
+# ---------------------------------------------------------------------------------------------
+def _words(*texts: object) -> list[str]:
+    words: list[str] = []
+    for text in texts:
+        if isinstance(text, str):
+            words.extend(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", text))
+    return words
+
+
+def classify_node_type(description: str) -> tuple[str, Decision]:
+    """Pick the node type whose keywords the description mentions most (ties: effect first)."""
+    words = _words(description.replace("_", " "))
+    scores: dict[str, list[str]] = {t: [] for t in NODE_TYPES}
+    for word in words:
+        for node_type, stems in _NODE_TYPE_KEYWORDS.items():
+            if any(word.startswith(stem) for stem in stems):
+                scores[node_type].append(word)
+    best = max(NODE_TYPES, key=lambda t: (len(scores[t]), -NODE_TYPES.index(t)))
+    if not scores[best]:
+        return "effect", Decision(
+            "node_type", "effect", "no node-type keyword in the description; effect is the default"
+        )
+    hits = ", ".join(sorted(set(scores[best])))
+    return best, Decision("node_type", best, f"description mentions {hits}")
+
+
+def detect_integrations(
+    domain: str,
+    operations: Iterable[str],
+    features: Iterable[str],
+    dependencies: Mapping[str, object],
+) -> tuple[list[str], tuple[Decision, ...]]:
+    """Integrations the requirements ask for, in INTEGRATIONS order, with the words that asked."""
+    sources = {
+        "domain": _tokens([domain]),
+        "operations": _tokens(operations),
+        "features": _tokens(features),
+        "dependencies": _tokens(dependencies.keys()),
+    }
+    chosen: list[str] = []
+    decisions: list[Decision] = []
+    for integration in INTEGRATIONS:
+        keywords = _INTEGRATION_KEYWORDS[integration]
+        hits = [
+            f"{source} '{token}'"
+            for source, tokens in sources.items()
+            for token in tokens
+            if token in keywords
+        ]
+        if hits:
+            chosen.append(integration)
+            decisions.append(Decision("integration", integration, "; ".join(hits)))
+    return chosen, tuple(decisions)
+
+
+def _tokens(texts: Iterable[object]) -> list[str]:
+    """Whole names and their underscore parts: 'store_order' -> store_order, store, order."""
+    tokens: list[str] = []
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        for word in re.findall(r"[a-z0-9_]+", text.lower()):
+            tokens.append(word)
+            tokens.extend(part for part in word.split("_") if part and part != word)
+    return tokens
+
+
+# ---------------------------------------------------------------------------------------------
+# Base class and mixins
+# ---------------------------------------------------------------------------------------------
+def select_base(node_type: str, features: Sequence[str]) -> BaseSelection:
+    """ModelService<Type> by default; Node<Type> plus explicit mixins when features ask."""
+    kind = node_type.capitalize()
+    asked = [f for f in CUSTOM_COMPOSITION_FEATURES if f in features]
+    if not asked:
+        return BaseSelection(
+            base_class=f"ModelService{kind}",
+            base_module=f"omnibase_core.nodes.node_service_{node_type}",
+            mixins=(),
+            convenience_wrapper=True,
+            decisions=(
+                Decision(
+                    "base_class",
+                    f"ModelService{kind}",
+                    "convenience wrapper (service, health, metrics mixins pre-composed); "
+                    "no feature asked for custom composition",
+                ),
+            ),
+        )
+    mixins = list(_REQUIRED_MIXINS)
+    decisions = [
+        Decision("base_class", f"Node{kind}", f"features {', '.join(asked)} ask for custom composition"),
+        Decision("mixin", "MixinHealthCheck, MixinMetrics", "the node's health and metrics use them"),
+    ]
+    for feature in features:
+        mixin = _FEATURE_MIXINS.get(feature)
+        if mixin and mixin not in mixins:
+            mixins.append(mixin)
+            decisions.append(Decision("mixin", mixin, f"feature '{feature}'"))
+    return BaseSelection(
+        base_class=f"Node{kind}",
+        base_module=f"omnibase_core.nodes.node_{node_type}",
+        mixins=tuple(mixins),
+        convenience_wrapper=False,
+        decisions=tuple(decisions),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Event catalog
+# ---------------------------------------------------------------------------------------------
+def event_catalog(node_type: str, producer: str, operations: Sequence[str]) -> tuple[EventType, ...]:
+    """<type>.<op>.started|completed|failed per operation, then state.changed, metric.recorded."""
+    events: list[EventType] = []
+    for op in operations:
+        for stage in ("started", "completed", "failed"):
+            events.append(
+                EventType(
+                    event_type=f"{node_type}.{op}.{stage}",
+                    topic=f"onex.evt.{producer}.{kebab_case(op)}-{stage}.v1",
+                    constant=f"TOPIC_{op.upper()}_{stage.upper()}",
+                    category="operation",
+                )
+            )
+    events.append(
+        EventType(f"{node_type}.state.changed", f"onex.evt.{producer}.state-changed.v1",
+                  "TOPIC_STATE_CHANGED", "state")
+    )
+    events.append(
+        EventType(f"{node_type}.metric.recorded", f"onex.evt.{producer}.metric-recorded.v1",
+                  "TOPIC_METRIC_RECORDED", "metric")
+    )
+    return tuple(events)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole spec
+# ---------------------------------------------------------------------------------------------
+def build_spec(answers: Mapping[str, object]) -> NodeSpec:
+    """Validate every answer and derive the node spec; SpecError names the first bad answer."""
+    service_name = answers.get("service_name")
+    package_name = answers.get("package_name") or service_name
+    node_type = answers.get("node_type")
+    operations = answers.get("operations")
+    features = answers.get("features", [])
+    dependencies = answers.get("dependencies", {})
+    integrations = answers.get("integrations", [])
+    for err in (
+        service_name_error(service_name),
+        package_name_error(package_name),
+        node_type_error(node_type),
+        operations_error(operations),
+        features_error(features),
+        dependencies_error(dependencies),
+        integrations_error(integrations),
+    ):
+        if err:
+            raise SpecError(err)
+    assert isinstance(service_name, str) and isinstance(package_name, str)
+    assert isinstance(node_type, str) and isinstance(operations, list | tuple)
+    assert isinstance(features, list | tuple) and isinstance(integrations, list | tuple)
+
+    stem = _strip_type_suffix(service_name, node_type)
+    producer = kebab_case(package_name)
+    base = select_base(node_type, features)
+    events = event_catalog(node_type, producer, operations)
+    command_topic = f"onex.cmd.{producer}.{kebab_case(stem)}-requested.v1"
+    terminal_topic = f"onex.evt.{producer}.{kebab_case(stem)}-completed.v1"
+    dlq_topic = f"onex.dlq.{producer}.events.v1"
+    topics = [e.topic for e in events] + [terminal_topic]
+    duplicates = sorted({t for t in topics if topics.count(t) > 1})
+    if duplicates:
+        raise SpecError(
+            f"operation names give the same topic twice ({', '.join(duplicates)}); "
+            "rename the operation that matches the service name"
+        )
+    decisions = list(base.decisions)
+    decisions.append(Decision("naming", f"Node{pascal_case(stem)}{node_type.capitalize()}",
+                              f"Node<Name><Type> from service_name '{service_name}'"))
+    return NodeSpec(
+        service_name=service_name,
+        package_name=package_name,
+        node_type=node_type,
+        operations=tuple(operations),
+        integrations=tuple(i for i in INTEGRATIONS if i in integrations),
+        stem=stem,
+        node_name=f"node_{stem}_{node_type}",
+        class_name=f"Node{pascal_case(stem)}{node_type.capitalize()}",
+        model_prefix=f"Model{pascal_case(stem)}",
+        producer=producer,
+        command_topic=command_topic,
+        terminal_topic=terminal_topic,
+        dlq_topic=dlq_topic,
+        env_prefix=f"{package_name.upper()}_",
+        onex_node_type=f"{node_type.upper()}_GENERIC",
+        base=base,
+        events=events,
+        decisions=tuple(decisions),
+    )
+
+
+# Effect operations whose name starts with one of these verbs read records; the rest write.
+READ_VERBS: tuple[str, ...] = ("get", "read", "fetch", "find", "list", "query", "lookup",
+                               "load", "search", "count")
+
+
+def is_read_operation(operation: str) -> bool:
+    return operation.split("_", 1)[0] in READ_VERBS
+
+
+DEFAULT_OPERATIONS: dict[str, list[str]] = {
+    "effect": ["create_record", "get_record"],
+    "compute": ["normalize_values"],
+    "reducer": ["aggregate_values"],
+    "orchestrator": ["fulfil_request"],
+}

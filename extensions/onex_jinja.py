@@ -1,0 +1,100 @@
+"""Jinja binding for the template: exposes node_spec.py to copier.yml and the templates.
+
+Copier loads this file by path (copier-template-extensions), so node_spec.py is loaded the
+same way, from beside it, rather than imported from an installed package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from copier_template_extensions import ContextHook
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+
+def _load_node_spec() -> Any:
+    name = "onex_template_node_spec"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("node_spec.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses need the module registered while it executes
+    spec.loader.exec_module(module)
+    return module
+
+
+node_spec = _load_node_spec()
+
+_CHECKS = {
+    "service_name": node_spec.service_name_error,
+    "package_name": node_spec.package_name_error,
+    "node_type": node_spec.node_type_error,
+    "operations": node_spec.operations_error,
+    "features": node_spec.features_error,
+    "dependencies": node_spec.dependencies_error,
+    "integrations": node_spec.integrations_error,
+    "http_port": node_spec.port_error,
+}
+
+
+def _check(value: object, what: str) -> str:
+    """Validator filter: "" when the answer is fine, else the message Copier shows."""
+    return str(_CHECKS[what](value))
+
+
+def _detect(domain: object, operations: object, features: object, dependencies: object) -> list[str]:
+    chosen, _ = node_spec.detect_integrations(
+        domain if isinstance(domain, str) else "",
+        operations if isinstance(operations, list) else [],
+        features if isinstance(features, list) else [],
+        dependencies if isinstance(dependencies, dict) else {},
+    )
+    return list(chosen)
+
+
+class OnexExtension(Extension):
+    """Filters and globals used by copier.yml's defaults and validators."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["onex_check"] = _check
+        environment.filters["onex_classify"] = lambda text: node_spec.classify_node_type(
+            text if isinstance(text, str) else ""
+        )[0]
+        environment.filters["onex_default_operations"] = lambda t: node_spec.DEFAULT_OPERATIONS.get(
+            t, ["transform_values"]
+        )
+        environment.filters["snake_case"] = node_spec.snake_case
+        environment.filters["pascal_case"] = node_spec.pascal_case
+        environment.filters["kebab_case"] = node_spec.kebab_case
+        environment.globals["onex_detect_integrations"] = _detect
+        environment.globals["onex_is_read_operation"] = node_spec.is_read_operation
+        environment.tests["onex_is_read_operation"] = node_spec.is_read_operation
+
+
+class OnexContext(ContextHook):
+    """Adds `spec` (a NodeSpec) and its decision log once every answer is known."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        if context.get("_copier_phase") == "prompt" or "operations" not in context:
+            return
+        answers = {
+            key: context.get(key)
+            for key in ("service_name", "package_name", "node_type", "operations",
+                        "features", "dependencies", "integrations")
+        }
+        context["spec"] = node_spec.build_spec(answers)
+        context["decisions"] = [
+            *context["spec"].decisions,
+            *node_spec.detect_integrations(
+                str(context.get("domain") or ""),
+                answers["operations"] or [],
+                answers["features"] or [],
+                answers["dependencies"] or {},
+            )[1],
+        ]

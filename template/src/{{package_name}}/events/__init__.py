@@ -1,0 +1,1 @@
+"""Event catalog, the OnexEnvelopeV1 model and the publishers."""

@@ -1,0 +1,1 @@
+"""ONEX nodes of this package."""

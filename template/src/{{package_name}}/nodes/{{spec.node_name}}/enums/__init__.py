@@ -1,0 +1,1 @@
+"""Enums of the node."""

@@ -1,0 +1,1 @@
+"""Typed request and response models (user-owned: add fields freely)."""

@@ -1,0 +1,1 @@
+"""Protocols the node depends on; adapters implement them."""

@@ -1,0 +1,1 @@
+"""Production runtime shared by the node: settings, logging, metrics, service entry."""

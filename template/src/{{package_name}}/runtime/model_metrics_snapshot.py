@@ -1,0 +1,17 @@
+"""A point-in-time view of the node's operation metrics (served at /metrics)."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ModelMetricsSnapshot(BaseModel):
+    """Totals since start-up; latencies are wall time of handle() in milliseconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    operations_total: int = Field(ge=0)
+    successes_total: int = Field(ge=0)
+    failures_total: int = Field(ge=0)
+    success_rate: float = Field(ge=0.0, le=1.0, description="1.0 before the first operation")
+    latency_avg_ms: float = Field(ge=0.0)
+    latency_max_ms: float = Field(ge=0.0)
+    per_operation: dict[str, int] = Field(default_factory=dict, description="calls per operation")
