@@ -67,15 +67,27 @@ def find_python(uv: list[str]) -> str | None:
     return None
 
 
-def fail(step: str, rerun: str, project: Path) -> int:
+FROM_COPIER = "--from-copier"
+
+
+def fail(step: str, rerun: str, project: Path, *, from_copier: bool) -> int:
     print(f"\n[check] FAILED: {step}", file=sys.stderr)
     print(f"[check] rerun it with:  cd {project} && {rerun}", file=sys.stderr)
     print(f"[check] or rerun every check:  cd {project} && python {RERUN_ALL}", file=sys.stderr)
+    if from_copier:
+        print(
+            "[check] Copier deletes a project folder it created when a task fails: generate "
+            "again with `copier copy --trust --no-cleanup ...` to keep it and rerun the step, or "
+            "with `-d run_checks=false` to skip these checks.",
+            file=sys.stderr,
+        )
     return 1
 
 
 def main(argv: list[str]) -> int:
-    project = Path(argv[1] if len(argv) > 1 else ".").resolve()
+    from_copier = FROM_COPIER in argv
+    paths = [arg for arg in argv[1:] if arg != FROM_COPIER]
+    project = Path(paths[0] if paths else ".").resolve()
     uv = find_uv()
     if uv is None:
         print(
@@ -95,14 +107,14 @@ def main(argv: list[str]) -> int:
     env = {**os.environ, "UV_PYTHON": python}
     print(f"[check] uv sync (Python {python})", flush=True)
     if subprocess.run([*uv, "sync", "--quiet"], cwd=project, env=env, check=False).returncode:
-        return fail("uv sync", "uv sync", project)
+        return fail("uv sync", "uv sync", project, from_copier=from_copier)
     for name, command in STEPS:
         print(f"[check] {name}", flush=True)
         result = subprocess.run(
             [*uv, "run", "--no-sync", *command], cwd=project, env=env, check=False
         )
         if result.returncode:
-            return fail(name, "uv run " + " ".join(command), project)
+            return fail(name, "uv run " + " ".join(command), project, from_copier=from_copier)
     print("[check] all checks passed", flush=True)
     return 0
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the template's whole test suite, setting up on a fresh Debian machine what it needs:
+# uv, a Python >= 3.12 for the generated projects, PostgreSQL and Redis (Debian packages);
+# the Kafka-protocol broker (tansu) comes from the dev dependencies. Extra arguments go to
+# pytest, e.g. `bash scripts/test-all.sh -k reducer`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null
+fi
+command -v uv >/dev/null || python3 -m pip install -q uv
+
+# Generated projects need Python >= 3.12; find one the way their check script does.
+if [ -z "${UV_PYTHON:-}" ]; then
+    UV_PYTHON="$(python3 -c 'import sys; sys.path.insert(0, "template/scripts"); import check_project as c; print(c.find_python(c.find_uv() or ["uv"]) or "")')"
+    if [ -z "$UV_PYTHON" ]; then echo "no Python >= 3.12 found: set UV_PYTHON" >&2; exit 1; fi
+    export UV_PYTHON
+fi
+
+uv sync --quiet
+exec uv run pytest -n 2 --dist loadgroup "$@"

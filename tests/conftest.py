@@ -1,0 +1,57 @@
+"""Shared helpers of the template's own test suite.
+
+Generating a project goes through pytest-copie (the real Copier API, from this checkout);
+checking it runs the generated project's own `scripts/check_project.py`, the same script the
+post-generation task runs, so the suite proves exactly what a user gets.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
+
+
+def copier_choices(question: str) -> list[str]:
+    """The choices copier.yml offers for `question` (the matrices are built from these)."""
+    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    return list(config[question]["choices"])
+
+
+def generate(copie: Any, **answers: Any) -> Path:
+    """Generate a project with `answers` on top of the defaults; tasks are left to the test."""
+    result = copie.copy(extra_answers={"run_checks": False, **answers})
+    assert result.exception is None, f"copier failed: {result.exception!r}"
+    assert result.exit_code == 0
+    return Path(result.project_dir)
+
+
+def run_checks(project: Path, *, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run the project's own check script; fails the test with its output on error."""
+    completed = subprocess.run(
+        [sys.executable, "scripts/check_project.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ},
+        check=False,
+    )
+    if completed.returncode != 0:
+        pytest.fail(
+            f"checks failed in {project}:\n{completed.stdout[-6000:]}\n{completed.stderr[-6000:]}"
+        )
+    return completed
+
+
+def project_python(project: Path) -> Path:
+    """The interpreter of the environment check_project.py created for `project`."""
+    return project / ".venv" / "bin" / "python"
