@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 NODE_TYPES: tuple[str, ...] = ("effect", "compute", "reducer", "orchestrator")
 INTEGRATIONS: tuple[str, ...] = ("postgres", "kafka", "redis", "http", "consul")
 
+# fmt: off
 # Names a generated package or operation may not take: importing the project would shadow
 # them, or the generated code already uses them for something else.
 _FRAMEWORK_NAMES = frozenset(
@@ -33,9 +34,11 @@ _BANNED_FUNCTION_NAMES = frozenset(
     {"process", "execute", "run", "do", "perform", "manage", "control", "work", "operate",
      "action"}
 )
+# fmt: on
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _MAX_NAME = 40
 
+# fmt: off
 # Keyword stems per node type, matched against the words of business_description.
 _NODE_TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
     "orchestrator": ("orchestrat", "coordinat", "workflow", "pipeline", "saga", "route",
@@ -61,6 +64,7 @@ _INTEGRATION_KEYWORDS: dict[str, tuple[str, ...]] = {
     "consul": ("consul", "discovery", "service_discovery", "registry"),
 }
 
+# fmt: on
 # Mixins the custom-composition path may add, with the module each lives in. Every entry is
 # checked against the pinned omnibase_core by the template's tests (tests/test_extensions.py).
 MIXIN_MODULES: dict[str, str] = {
@@ -113,8 +117,9 @@ class BaseSelection:
     @property
     def imports(self) -> tuple[tuple[str, str], ...]:
         """(module, name) pairs for every class the node declaration names."""
-        return ((self.base_module, self.base_class),) + tuple(
-            (MIXIN_MODULES[m], m) for m in self.mixins
+        return (
+            (self.base_module, self.base_class),
+            *((MIXIN_MODULES[m], m) for m in self.mixins),
         )
 
 
@@ -374,8 +379,12 @@ def select_base(node_type: str, features: Sequence[str]) -> BaseSelection:
         )
     mixins = list(_REQUIRED_MIXINS)
     decisions = [
-        Decision("base_class", f"Node{kind}", f"features {', '.join(asked)} ask for custom composition"),
-        Decision("mixin", "MixinHealthCheck, MixinMetrics", "the node's health and metrics use them"),
+        Decision(
+            "base_class", f"Node{kind}", f"features {', '.join(asked)} ask for custom composition"
+        ),
+        Decision(
+            "mixin", "MixinHealthCheck, MixinMetrics", "the node's health and metrics use them"
+        ),
     ]
     for feature in features:
         mixin = _FEATURE_MIXINS.get(feature)
@@ -394,7 +403,9 @@ def select_base(node_type: str, features: Sequence[str]) -> BaseSelection:
 # ---------------------------------------------------------------------------------------------
 # Event catalog
 # ---------------------------------------------------------------------------------------------
-def event_catalog(node_type: str, producer: str, operations: Sequence[str]) -> tuple[EventType, ...]:
+def event_catalog(
+    node_type: str, producer: str, operations: Sequence[str]
+) -> tuple[EventType, ...]:
     """<type>.<op>.started|completed|failed per operation, then state.changed, metric.recorded."""
     events: list[EventType] = []
     for op in operations:
@@ -408,12 +419,20 @@ def event_catalog(node_type: str, producer: str, operations: Sequence[str]) -> t
                 )
             )
     events.append(
-        EventType(f"{node_type}.state.changed", f"onex.evt.{producer}.state-changed.v1",
-                  "TOPIC_STATE_CHANGED", "state")
+        EventType(
+            f"{node_type}.state.changed",
+            f"onex.evt.{producer}.state-changed.v1",
+            "TOPIC_STATE_CHANGED",
+            "state",
+        )
     )
     events.append(
-        EventType(f"{node_type}.metric.recorded", f"onex.evt.{producer}.metric-recorded.v1",
-                  "TOPIC_METRIC_RECORDED", "metric")
+        EventType(
+            f"{node_type}.metric.recorded",
+            f"onex.evt.{producer}.metric-recorded.v1",
+            "TOPIC_METRIC_RECORDED",
+            "metric",
+        )
     )
     return tuple(events)
 
@@ -441,9 +460,13 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
     ):
         if err:
             raise SpecError(err)
-    assert isinstance(service_name, str) and isinstance(package_name, str)
-    assert isinstance(node_type, str) and isinstance(operations, list | tuple)
-    assert isinstance(features, list | tuple) and isinstance(integrations, list | tuple)
+    # The checks above guarantee these types; the asserts tell the type checker.
+    assert isinstance(service_name, str)
+    assert isinstance(package_name, str)
+    assert isinstance(node_type, str)
+    assert isinstance(operations, list | tuple)
+    assert isinstance(features, list | tuple)
+    assert isinstance(integrations, list | tuple)
 
     stem = _strip_type_suffix(service_name, node_type)
     producer = kebab_case(package_name)
@@ -460,8 +483,13 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
             "rename the operation that matches the service name"
         )
     decisions = list(base.decisions)
-    decisions.append(Decision("naming", f"Node{pascal_case(stem)}{node_type.capitalize()}",
-                              f"Node<Name><Type> from service_name '{service_name}'"))
+    decisions.append(
+        Decision(
+            "naming",
+            f"Node{pascal_case(stem)}{node_type.capitalize()}",
+            f"Node<Name><Type> from service_name '{service_name}'",
+        )
+    )
     return NodeSpec(
         service_name=service_name,
         package_name=package_name,
@@ -484,6 +512,58 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
     )
 
 
+def decision_log(spec: NodeSpec, answers: Mapping[str, object]) -> tuple[Decision, ...]:
+    """Every choice behind `spec`, for the generated README: node type, base class and mixins,
+    naming, then each integration. Says when an answer overrode what the requirements'
+    words suggested, so the log never claims a reason for something that was not generated."""
+    description = answers.get("business_description")
+    suggested, classified = classify_node_type(description if isinstance(description, str) else "")
+    if spec.node_type == suggested:
+        node_type = classified
+    else:
+        node_type = Decision(
+            "node_type",
+            spec.node_type,
+            f"answered explicitly; the description suggested {suggested} ({classified.reason})",
+        )
+    domain = answers.get("domain")
+    features = answers.get("features")
+    dependencies = answers.get("dependencies")
+    detected, reasons = detect_integrations(
+        domain if isinstance(domain, str) else "",
+        spec.operations,
+        features if isinstance(features, list | tuple) else (),
+        dependencies if isinstance(dependencies, Mapping) else {},
+    )
+    why = {d.choice: d.reason for d in reasons}
+    integrations: list[Decision] = []
+    for name in INTEGRATIONS:
+        if name in spec.integrations and name in detected:
+            integrations.append(Decision("integration", name, why[name]))
+        elif name in spec.integrations:
+            integrations.append(
+                Decision("integration", name, "answered explicitly; no keyword asked for it")
+            )
+        elif name in detected:
+            integrations.append(
+                Decision(
+                    "integration",
+                    f"{name} not generated",
+                    f"deselected in the answers, although asked for by {why[name]}",
+                )
+            )
+    if not integrations:
+        integrations.append(
+            Decision(
+                "integration",
+                "none",
+                "no keyword in the domain, operations, features or dependencies asks for one",
+            )
+        )
+    return (node_type, *spec.decisions, *integrations)
+
+
+# fmt: off
 # Effect operations whose name starts with one of these verbs read records; the rest write.
 READ_VERBS: tuple[str, ...] = ("get", "read", "fetch", "find", "list", "query", "lookup",
                                "load", "search", "count")
@@ -499,3 +579,4 @@ DEFAULT_OPERATIONS: dict[str, list[str]] = {
     "reducer": ["aggregate_values"],
     "orchestrator": ["fulfil_request"],
 }
+# fmt: on

@@ -21,7 +21,8 @@ def _load_node_spec() -> Any:
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("node_spec.py"))
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses need the module registered while it executes
     spec.loader.exec_module(module)
@@ -47,7 +48,9 @@ def _check(value: object, what: str) -> str:
     return str(_CHECKS[what](value))
 
 
-def _detect(domain: object, operations: object, features: object, dependencies: object) -> list[str]:
+def _detect(
+    domain: object, operations: object, features: object, dependencies: object
+) -> list[str]:
     chosen, _ = node_spec.detect_integrations(
         domain if isinstance(domain, str) else "",
         operations if isinstance(operations, list) else [],
@@ -85,16 +88,22 @@ class OnexContext(ContextHook):
             return
         answers = {
             key: context.get(key)
-            for key in ("service_name", "package_name", "node_type", "operations",
-                        "features", "dependencies", "integrations")
+            for key in (
+                "service_name",
+                "package_name",
+                "node_type",
+                "operations",
+                "features",
+                "dependencies",
+                "integrations",
+            )
         }
         context["spec"] = node_spec.build_spec(answers)
-        context["decisions"] = [
-            *context["spec"].decisions,
-            *node_spec.detect_integrations(
-                str(context.get("domain") or ""),
-                answers["operations"] or [],
-                answers["features"] or [],
-                answers["dependencies"] or {},
-            )[1],
-        ]
+        context["decisions"] = node_spec.decision_log(
+            context["spec"],
+            {
+                **answers,
+                "business_description": context.get("business_description"),
+                "domain": context.get("domain"),
+            },
+        )

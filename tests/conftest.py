@@ -7,6 +7,7 @@ post-generation task runs, so the suite proves exactly what a user gets.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -55,3 +56,55 @@ def run_checks(project: Path, *, timeout: float = 900) -> subprocess.CompletedPr
 def project_python(project: Path) -> Path:
     """The interpreter of the environment check_project.py created for `project`."""
     return project / ".venv" / "bin" / "python"
+
+
+def _check_script() -> Any:
+    """The generated projects' scripts/check_project.py, loaded from the template."""
+    path = TEMPLATE_ROOT / "template" / "scripts" / "check_project.py"
+    spec = importlib.util.spec_from_file_location("template_check_project", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sync_environment(project: Path) -> Path:
+    """Create `project`'s .venv exactly as check_project.py does (its `uv sync` step only)."""
+    check = _check_script()
+    uv = check.find_uv()
+    python = check.find_python(uv) if uv else None
+    assert uv, "uv is needed (see scripts/test-all.sh)"
+    assert python, "a Python >= 3.12 is needed: set UV_PYTHON (see scripts/test-all.sh)"
+    subprocess.run(
+        [*uv, "sync", "--quiet"],
+        cwd=project,
+        env={**os.environ, "UV_PYTHON": python},
+        check=True,
+        timeout=600,
+    )
+    return project_python(project)
+
+
+def run_python(
+    project: Path, code: str, *, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` with `project`'s .venv python (where omnibase_core is installed)."""
+    return subprocess.run(
+        [str(project_python(project)), "-c", code],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def default_project(copie_session: Any) -> Path:
+    """One default project with its .venv, generated once per test session (per xdist worker):
+    the tests that need the pinned omnibase_core run their probes with its python. Mark them
+    `@pytest.mark.xdist_group("default_project")` so `--dist loadgroup` builds it only once."""
+    project = generate(copie_session)
+    sync_environment(project)
+    return project

@@ -1,0 +1,648 @@
+"""Unit tests of extensions/node_spec.py, the pure logic behind the questionnaire.
+
+Most tests call the functions directly. The ones marked `xdist_group("default_project")`
+check the derived names against the pinned omnibase_core itself, with the python of one
+generated project's .venv (the template's dev environment does not install omnibase_core).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import node_spec
+import pytest
+from conftest import copier_choices, run_python
+from node_spec import Decision, SpecError, build_spec
+
+ANSWERS: dict[str, Any] = {
+    "service_name": "orders",
+    "node_type": "effect",
+    "operations": ["create_order", "get_order"],
+    "features": [],
+    "dependencies": {},
+    "integrations": [],
+}
+
+
+def spec_for(**overrides: Any) -> node_spec.NodeSpec:
+    return build_spec({**ANSWERS, **overrides})
+
+
+# ---------------------------------------------------------------------------------------------
+# The questionnaire and node_spec agree
+# ---------------------------------------------------------------------------------------------
+def test_copier_choices_match_node_spec() -> None:
+    assert tuple(copier_choices("node_type")) == node_spec.NODE_TYPES
+    assert tuple(copier_choices("integrations")) == node_spec.INTEGRATIONS
+    assert set(node_spec.DEFAULT_OPERATIONS) == set(node_spec.NODE_TYPES)
+
+
+@pytest.mark.parametrize("node_type", node_spec.NODE_TYPES)
+def test_default_operations_are_valid(node_type: str) -> None:
+    operations = node_spec.DEFAULT_OPERATIONS[node_type]
+    assert node_spec.operations_error(operations) == ""
+    assert spec_for(node_type=node_type, operations=operations).operations == tuple(operations)
+
+
+# ---------------------------------------------------------------------------------------------
+# Node-type classification
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("description", "expected", "hits"),
+    [
+        (
+            "Stores customer orders in the database and reads them back",
+            "effect",
+            {"stores", "database", "reads"},
+        ),
+        (
+            "Calculates a risk score and normalizes the inputs",
+            "compute",
+            {"calculates", "score", "normalizes"},
+        ),
+        ("Aggregates daily sales into running totals", "reducer", {"aggregates", "totals"}),
+        (
+            "Coordinates the checkout workflow across payment and shipping steps",
+            "orchestrator",
+            {"coordinates", "workflow", "steps"},
+        ),
+        # Case and underscores do not hide a keyword.
+        ("TRANSFORM_payload and PARSE it", "compute", {"transform", "parse"}),
+    ],
+)
+def test_classify_picks_the_type_whose_keywords_dominate(
+    description: str, expected: str, hits: set[str]
+) -> None:
+    node_type, decision = node_spec.classify_node_type(description)
+    assert node_type == expected
+    assert decision.topic == "node_type"
+    assert decision.choice == expected
+    mentioned = set(decision.reason.removeprefix("description mentions ").split(", "))
+    assert mentioned == hits
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        # one keyword each: ties go to the earlier type in NODE_TYPES order
+        ("store and calculate", "effect"),
+        ("calculate and aggregate", "compute"),
+        ("aggregate and coordinate", "reducer"),
+        ("persist, transform, aggregate, orchestrate", "effect"),
+        # two compute keywords beat one effect keyword
+        ("send, parse and score", "compute"),
+    ],
+)
+def test_classify_ties_follow_node_type_order(description: str, expected: str) -> None:
+    assert node_spec.classify_node_type(description)[0] == expected
+
+
+@pytest.mark.parametrize("description", ["", "Makes customers happy", "42"])
+def test_classify_without_keyword_defaults_to_effect(description: str) -> None:
+    node_type, decision = node_spec.classify_node_type(description)
+    assert node_type == "effect"
+    assert decision == Decision(
+        "node_type", "effect", "no node-type keyword in the description; effect is the default"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Integration detection
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("source", "value", "expected", "reason"),
+    [
+        ("domain", "order database", "postgres", "domain 'database'"),
+        ("domain", "PostgreSQL ledger", "postgres", "domain 'postgresql'"),
+        ("operations", ["persist_order"], "postgres", "operations 'persist'"),
+        ("dependencies", {"postgres": ">=15"}, "postgres", "dependencies 'postgres'"),
+        ("domain", "event streaming", "kafka", "domain 'event'; domain 'streaming'"),
+        ("operations", ["publish_invoice"], "kafka", "operations 'publish'"),
+        ("features", ["event_driven"], "kafka", "features 'event_driven'; features 'event'"),
+        ("features", ["caching"], "redis", "features 'caching'"),
+        ("dependencies", {"Redis": "7"}, "redis", "dependencies 'redis'"),
+        ("operations", ["call_partner_api"], "http", "operations 'api'"),
+        ("domain", "REST webhooks", "http", "domain 'rest'"),
+        (
+            "features",
+            ["service_discovery"],
+            "consul",
+            "features 'service_discovery'; features 'discovery'",
+        ),
+        ("dependencies", {"consul": "1.17"}, "consul", "dependencies 'consul'"),
+    ],
+)
+def test_detect_each_integration_from_each_source(
+    source: str, value: Any, expected: str, reason: str
+) -> None:
+    inputs: dict[str, Any] = {"domain": "", "operations": [], "features": [], "dependencies": {}}
+    inputs[source] = value
+    chosen, decisions = node_spec.detect_integrations(**inputs)
+    assert chosen == [expected]
+    assert decisions == (Decision("integration", expected, reason),)
+
+
+def test_detect_nothing_when_no_keyword() -> None:
+    chosen, decisions = node_spec.detect_integrations(
+        "general", ["normalize_values", "restore_defaults"], ["dbx_mode"], {"numpy": "2"}
+    )
+    # whole tokens only: 'restore' is not 'store', 'dbx' is not 'db'
+    assert chosen == []
+    assert decisions == ()
+
+
+def test_detect_returns_integrations_in_choice_order() -> None:
+    chosen, _ = node_spec.detect_integrations(
+        "consul registry",
+        ["call_api", "cache_result", "publish_event"],
+        [],
+        {"postgres": ">=15"},
+    )
+    assert chosen == list(node_spec.INTEGRATIONS)
+
+
+def test_detect_ignores_dependency_versions() -> None:
+    chosen, _ = node_spec.detect_integrations("", [], [], {"numpy": "redis kafka"})
+    assert chosen == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Base class and mixins
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("node_type", node_spec.NODE_TYPES)
+@pytest.mark.parametrize("features", [[], ["fail_fast", "caching"], ["event_driven"]])
+def test_convenience_wrapper_by_default(node_type: str, features: list[str]) -> None:
+    base = node_spec.select_base(node_type, features)
+    kind = node_type.capitalize()
+    assert base.base_class == f"ModelService{kind}"
+    assert base.base_module == f"omnibase_core.nodes.node_service_{node_type}"
+    assert base.mixins == ()
+    assert base.convenience_wrapper is True
+    assert base.imports == ((base.base_module, base.base_class),)
+
+
+@pytest.mark.parametrize("node_type", node_spec.NODE_TYPES)
+@pytest.mark.parametrize(
+    ("features", "mixins"),
+    [
+        (["custom_mixins"], ("MixinHealthCheck", "MixinMetrics")),
+        (["no_service_mode"], ("MixinHealthCheck", "MixinMetrics")),
+        (["custom_mixins", "fail_fast"], ("MixinHealthCheck", "MixinMetrics", "MixinFailFast")),
+        (["no_service_mode", "caching"], ("MixinHealthCheck", "MixinMetrics", "MixinCaching")),
+        # feature order decides mixin order; strict_validation and fail_fast give one mixin
+        (
+            ["caching", "strict_validation", "fail_fast", "custom_mixins"],
+            ("MixinHealthCheck", "MixinMetrics", "MixinCaching", "MixinFailFast"),
+        ),
+    ],
+)
+def test_custom_composition(node_type: str, features: list[str], mixins: tuple[str, ...]) -> None:
+    base = node_spec.select_base(node_type, features)
+    kind = node_type.capitalize()
+    assert base.base_class == f"Node{kind}"
+    assert base.base_module == f"omnibase_core.nodes.node_{node_type}"
+    assert base.mixins == mixins
+    assert base.convenience_wrapper is False
+    assert base.imports == (
+        (f"omnibase_core.nodes.node_{node_type}", f"Node{kind}"),
+        *((node_spec.MIXIN_MODULES[m], m) for m in mixins),
+    )
+
+
+def test_base_decisions_explain_each_choice() -> None:
+    default = node_spec.select_base("effect", [])
+    assert [(d.topic, d.choice) for d in default.decisions] == [
+        ("base_class", "ModelServiceEffect")
+    ]
+    assert "no feature asked for custom composition" in default.decisions[0].reason
+
+    custom = node_spec.select_base("reducer", ["no_service_mode", "custom_mixins", "caching"])
+    assert custom.decisions == (
+        Decision(
+            "base_class",
+            "NodeReducer",
+            "features no_service_mode, custom_mixins ask for custom composition",
+        ),
+        Decision(
+            "mixin", "MixinHealthCheck, MixinMetrics", "the node's health and metrics use them"
+        ),
+        Decision("mixin", "MixinCaching", "feature 'caching'"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Naming
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("service_name", "node_type", "stem", "class_name"),
+    [
+        ("orders", "effect", "orders", "NodeOrdersEffect"),
+        ("orders_effect", "effect", "orders", "NodeOrdersEffect"),
+        ("price_rules_compute", "compute", "price_rules", "NodePriceRulesCompute"),
+        ("daily_totals_reducer", "reducer", "daily_totals", "NodeDailyTotalsReducer"),
+        ("checkout_orchestrator", "orchestrator", "checkout", "NodeCheckoutOrchestrator"),
+        # only the node's own type is stripped, and never the whole name
+        ("orders_effect", "compute", "orders_effect", "NodeOrdersEffectCompute"),
+        ("effect", "effect", "effect", "NodeEffectEffect"),
+        ("v2_api", "effect", "v2_api", "NodeV2ApiEffect"),
+    ],
+)
+def test_names(service_name: str, node_type: str, stem: str, class_name: str) -> None:
+    ops = node_spec.DEFAULT_OPERATIONS[node_type]
+    spec = spec_for(service_name=service_name, node_type=node_type, operations=ops)
+    assert spec.stem == stem
+    assert spec.class_name == class_name
+    assert spec.node_name == f"node_{stem}_{node_type}"
+    assert spec.model_prefix == "Model" + class_name.removeprefix("Node").removesuffix(
+        node_type.capitalize()
+    )
+    assert spec.onex_node_type == f"{node_type.upper()}_GENERIC"
+    assert spec.env_prefix == f"{service_name.upper()}_"
+
+
+def test_package_name_names_producer_and_env_prefix() -> None:
+    spec = spec_for(service_name="order_store", package_name="acme_orders")
+    assert spec.package_name == "acme_orders"
+    assert spec.producer == "acme-orders"
+    assert spec.env_prefix == "ACME_ORDERS_"
+    assert spec.command_topic == "onex.cmd.acme-orders.order-store-requested.v1"
+    assert spec.terminal_topic == "onex.evt.acme-orders.order-store-completed.v1"
+    assert spec.dlq_topic == "onex.dlq.acme-orders.events.v1"
+
+
+def test_case_helpers() -> None:
+    assert node_spec.snake_case("My Node-Name") == "my_node_name"
+    assert node_spec.snake_case("OrderService v2") == "order_service_v2"
+    assert node_spec.pascal_case("order_store_v2") == "OrderStoreV2"
+    assert node_spec.kebab_case("order_store_v2") == "order-store-v2"
+
+
+# ---------------------------------------------------------------------------------------------
+# Event catalog
+# ---------------------------------------------------------------------------------------------
+def test_event_catalog() -> None:
+    spec = spec_for(service_name="order_store", operations=["create_order", "get_order"])
+    assert [(e.event_type, e.topic, e.constant, e.category) for e in spec.events] == [
+        (
+            "effect.create_order.started",
+            "onex.evt.order-store.create-order-started.v1",
+            "TOPIC_CREATE_ORDER_STARTED",
+            "operation",
+        ),
+        (
+            "effect.create_order.completed",
+            "onex.evt.order-store.create-order-completed.v1",
+            "TOPIC_CREATE_ORDER_COMPLETED",
+            "operation",
+        ),
+        (
+            "effect.create_order.failed",
+            "onex.evt.order-store.create-order-failed.v1",
+            "TOPIC_CREATE_ORDER_FAILED",
+            "operation",
+        ),
+        (
+            "effect.get_order.started",
+            "onex.evt.order-store.get-order-started.v1",
+            "TOPIC_GET_ORDER_STARTED",
+            "operation",
+        ),
+        (
+            "effect.get_order.completed",
+            "onex.evt.order-store.get-order-completed.v1",
+            "TOPIC_GET_ORDER_COMPLETED",
+            "operation",
+        ),
+        (
+            "effect.get_order.failed",
+            "onex.evt.order-store.get-order-failed.v1",
+            "TOPIC_GET_ORDER_FAILED",
+            "operation",
+        ),
+        (
+            "effect.state.changed",
+            "onex.evt.order-store.state-changed.v1",
+            "TOPIC_STATE_CHANGED",
+            "state",
+        ),
+        (
+            "effect.metric.recorded",
+            "onex.evt.order-store.metric-recorded.v1",
+            "TOPIC_METRIC_RECORDED",
+            "metric",
+        ),
+    ]
+    assert spec.topic_for("effect.get_order.failed") == "onex.evt.order-store.get-order-failed.v1"
+    with pytest.raises(KeyError):
+        spec.topic_for("effect.delete_order.failed")
+
+
+@pytest.mark.parametrize("node_type", node_spec.NODE_TYPES)
+def test_event_catalog_is_unique_per_type(node_type: str) -> None:
+    ops = ["sum_values", "count_values", "state", "metric"]
+    spec = spec_for(node_type=node_type, operations=ops)
+    assert len(spec.events) == 3 * len(ops) + 2
+    for field in ("event_type", "topic", "constant"):
+        values = [getattr(e, field) for e in spec.events]
+        assert len(values) == len(set(values)), field
+    assert all(e.event_type.startswith(f"{node_type}.") for e in spec.events)
+
+
+# Answers whose every topic must pass omnibase_core's strict topic rule.
+TOPIC_CASES: list[dict[str, Any]] = [
+    {},
+    {"service_name": "a", "operations": ["b"]},
+    {"service_name": "order_store_v2", "operations": ["get_v2_order", "x1"]},
+    {
+        "service_name": "customer_subscription_lifecycle_handling",
+        "operations": [
+            "lookup_customer_subscription_entitlement",
+            "persist_customer_subscription_changes",
+        ],
+    },
+    *({"service_name": f"totals_{t}", "node_type": t} for t in node_spec.NODE_TYPES),
+    {"service_name": "totals", "package_name": "acme_totals_pkg"},
+]
+
+
+def all_topics(spec: node_spec.NodeSpec) -> list[str]:
+    return [
+        *(e.topic for e in spec.events),
+        spec.command_topic,
+        spec.terminal_topic,
+        spec.dlq_topic,
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("default_project")
+def test_topics_pass_omnibase_core_topic_checker(default_project: Path) -> None:
+    topics = sorted({t for case in TOPIC_CASES for t in all_topics(spec_for(**case))})
+    # Control values: the checker must reject what the strict rule forbids.
+    bad = [
+        "onex.evt.order_store.create-order-started.v1",
+        "onex.evt.orders.Get-order.v1",
+        "onex.event.orders.get-order.v1",
+        "dev.onex.evt.orders.get-order.v1",
+    ]
+    probe = run_python(
+        default_project,
+        "import json, sys\n"
+        "from omnibase_core.utils.util_topic_suffix import check_topic_suffix\n"
+        f"topics = json.loads({json.dumps(json.dumps(topics + bad))})\n"
+        "print(json.dumps({t: check_topic_suffix(t).error for t in topics}))\n",
+    )
+    assert probe.returncode == 0, probe.stderr
+    errors = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert all(errors[t] for t in bad), "the checker accepted a control topic"
+    assert {t: e for t, e in errors.items() if t not in bad and e} == {}
+    assert len(topics) > 60
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("default_project")
+def test_every_base_and_mixin_exists_in_pinned_core(default_project: Path) -> None:
+    names: set[tuple[str, str]] = {
+        (module, name) for name, module in node_spec.MIXIN_MODULES.items()
+    }
+    for node_type in node_spec.NODE_TYPES:
+        for features in ([], ["custom_mixins", "fail_fast", "caching", "strict_validation"]):
+            names.update(node_spec.select_base(node_type, features).imports)
+    probe = run_python(
+        default_project,
+        "import importlib, json\n"
+        "from importlib.metadata import version\n"
+        f"names = json.loads({json.dumps(json.dumps(sorted(names)))})\n"
+        "missing = [f'{m}.{n}' for m, n in names\n"
+        "           if not isinstance(getattr(importlib.import_module(m), n, None), type)]\n"
+        "print(json.dumps({'core': version('omnibase-core'), 'missing': missing}))\n",
+    )
+    assert probe.returncode == 0, probe.stderr
+    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert result["core"] == "0.47.57"
+    assert result["missing"] == []
+    assert len(names) == 4 * 2 + len(node_spec.MIXIN_MODULES)
+
+
+# ---------------------------------------------------------------------------------------------
+# build_spec validation: every message
+# ---------------------------------------------------------------------------------------------
+BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
+    ({"service_name": ""}, "service_name must be a non-empty snake_case name, got ''"),
+    ({"service_name": None}, "service_name must be a non-empty snake_case name, got None"),
+    (
+        {"service_name": "Order-Service"},
+        "service_name 'Order-Service' is not a snake_case identifier: use lowercase letters, "
+        "digits and single underscores, starting with a letter (e.g. 'order_events')",
+    ),
+    ({"service_name": "9lives"}, "service_name '9lives' is not a snake_case identifier"),
+    ({"service_name": "order__store"}, "service_name 'order__store' is not a snake_case"),
+    ({"service_name": "orders_"}, "service_name 'orders_' is not a snake_case identifier"),
+    ({"service_name": "a" * 41}, f"service_name '{'a' * 41}' is longer than 40 characters"),
+    ({"service_name": "class"}, "service_name 'class' is a Python keyword"),
+    ({"service_name": "match"}, "service_name 'match' is a Python keyword"),
+    (
+        {"service_name": "json"},
+        "service_name 'json' collides with the Python standard library module 'json'",
+    ),
+    (
+        {"service_name": "omnibase_core"},
+        "service_name 'omnibase_core' collides with a package the node depends on ('omnibase_core')",
+    ),
+    ({"service_name": "omnibase_extra"}, "'omnibase_extra' collides with a package the node"),
+    ({"service_name": "pydantic"}, "'pydantic' collides with a package the node depends on"),
+    ({"package_name": "Acme"}, "package_name 'Acme' is not a snake_case identifier"),
+    (
+        {"package_name": "asyncio"},
+        "package_name 'asyncio' collides with the Python standard library module 'asyncio'",
+    ),
+    ({"package_name": "redis"}, "package_name 'redis' collides with a package the node"),
+    (
+        {"node_type": "sink"},
+        "node_type must be one of effect, compute, reducer, orchestrator; got 'sink'",
+    ),
+    ({"node_type": None}, "node_type must be one of effect, compute, reducer, orchestrator"),
+    (
+        {"operations": []},
+        "operations must be a non-empty list of snake_case names, e.g. [create_order, get_order]; "
+        "got []",
+    ),
+    ({"operations": "create_order"}, "operations must be a non-empty list"),
+    ({"operations": None}, "operations must be a non-empty list"),
+    ({"operations": ["Get-Order"]}, "operation 'Get-Order' is not a snake_case identifier"),
+    ({"operations": [7]}, "operation must be a non-empty snake_case name, got 7"),
+    ({"operations": ["b" * 41]}, "is longer than 40 characters"),
+    ({"operations": ["import"]}, "operation 'import' is a Python keyword"),
+    (
+        {"operations": ["run"]},
+        "operation 'run' is a function name omnibase_core's validator bans; name what it does "
+        "instead (e.g. 'run_order')",
+    ),
+    ({"operations": ["get_order", "process"]}, "operation 'process' is a function name"),
+    (
+        {"operations": ["handle"]},
+        "operation 'handle' would shadow a name the generated code uses; rename it",
+    ),
+    ({"operations": ["print"]}, "operation 'print' would shadow a name the generated code uses"),
+    ({"operations": ["get_order", "get_order"]}, "operation 'get_order' is listed twice"),
+    ({"features": "caching"}, "features must be a list of non-empty strings; got 'caching'"),
+    ({"features": ["caching", " "]}, "features must be a list of non-empty strings"),
+    ({"features": [{"caching": True}]}, "features must be a list of non-empty strings"),
+    (
+        {"dependencies": ["postgres"]},
+        "dependencies must be a mapping of name to version or description, e.g. "
+        "{postgres: '>=15'}; got ['postgres']",
+    ),
+    ({"dependencies": {"postgres": {"version": 15}}}, "dependencies must be a mapping"),
+    (
+        {"integrations": "kafka"},
+        "integrations must be a list drawn from postgres, kafka, redis, http, consul",
+    ),
+    (
+        {"integrations": ["kafka", "mongo", "s3"]},
+        "unknown integration(s) 'mongo', 's3'; choose from postgres, kafka, redis, http, consul",
+    ),
+    # the operation named like the service gives its completed topic twice
+    (
+        {"service_name": "orders_effect", "operations": ["orders"]},
+        "operation names give the same topic twice (onex.evt.orders-effect.orders-completed.v1); "
+        "rename the operation that matches the service name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_ANSWERS)
+def test_build_spec_rejects_bad_answers(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        spec_for(**overrides)
+    assert message in str(raised.value)
+
+
+def test_build_spec_reports_the_first_bad_answer() -> None:
+    with pytest.raises(SpecError, match="service_name"):
+        spec_for(service_name="json", node_type="sink", operations=[])
+
+
+@pytest.mark.parametrize(
+    ("port", "ok"),
+    [
+        (1024, True),
+        (8080, True),
+        (65535, True),
+        (80, False),
+        (65536, False),
+        (0, False),
+        (True, False),
+        ("8080", False),
+        (8080.0, False),
+    ],
+)
+def test_port_error(port: object, ok: bool) -> None:
+    message = node_spec.port_error(port)
+    if ok:
+        assert message == ""
+    else:
+        assert message == f"http_port must be a whole number from 1024 to 65535; got {port!r}"
+
+
+def test_build_spec_normalises_integrations_order_and_defaults() -> None:
+    spec = build_spec(
+        {
+            "service_name": "orders",
+            "node_type": "reducer",
+            "operations": ["sum_values"],
+            "integrations": ["consul", "postgres"],
+        }
+    )
+    assert spec.integrations == ("postgres", "consul")
+    assert spec.package_name == "orders"
+    assert spec.base.base_class == "ModelServiceReducer"
+
+
+@pytest.mark.parametrize(
+    ("operation", "is_read"),
+    [
+        ("get_order", True),
+        ("list_orders", True),
+        ("lookup_customer", True),
+        ("count", True),
+        ("create_order", False),
+        ("getaway", False),
+        ("persist_changes", False),
+    ],
+)
+def test_is_read_operation(operation: str, is_read: bool) -> None:
+    assert node_spec.is_read_operation(operation) is is_read
+
+
+# ---------------------------------------------------------------------------------------------
+# Decision log
+# ---------------------------------------------------------------------------------------------
+def test_decision_log_when_answers_follow_the_requirements() -> None:
+    answers = {
+        **ANSWERS,
+        "service_name": "order_store_effect",
+        "business_description": "Stores orders and reads them back",
+        "domain": "order database",
+        "features": ["caching"],
+        "integrations": ["postgres", "redis"],
+    }
+    log = node_spec.decision_log(build_spec(answers), answers)
+    assert log == (
+        Decision("node_type", "effect", "description mentions reads, stores"),
+        Decision(
+            "base_class",
+            "ModelServiceEffect",
+            "convenience wrapper (service, health, metrics mixins pre-composed); "
+            "no feature asked for custom composition",
+        ),
+        Decision(
+            "naming",
+            "NodeOrderStoreEffect",
+            "Node<Name><Type> from service_name 'order_store_effect'",
+        ),
+        Decision("integration", "postgres", "domain 'database'"),
+        Decision("integration", "redis", "features 'caching'"),
+    )
+
+
+def test_decision_log_when_answers_override_the_requirements() -> None:
+    answers = {
+        **ANSWERS,
+        "node_type": "compute",
+        "operations": ["score_order"],
+        "business_description": "Aggregates order totals",
+        "domain": "order database",
+        "features": ["custom_mixins", "fail_fast"],
+        "integrations": ["http"],
+    }
+    log = node_spec.decision_log(build_spec(answers), answers)
+    assert log[0] == Decision(
+        "node_type",
+        "compute",
+        "answered explicitly; the description suggested reducer "
+        "(description mentions aggregates, totals)",
+    )
+    assert [(d.topic, d.choice) for d in log[1:]] == [
+        ("base_class", "NodeCompute"),
+        ("mixin", "MixinHealthCheck, MixinMetrics"),
+        ("mixin", "MixinFailFast"),
+        ("naming", "NodeOrdersCompute"),
+        ("integration", "postgres not generated"),
+        ("integration", "http"),
+    ]
+    assert log[-2].reason == "deselected in the answers, although asked for by domain 'database'"
+    assert log[-1].reason == "answered explicitly; no keyword asked for it"
+
+
+def test_decision_log_without_integrations() -> None:
+    answers = {**ANSWERS, "business_description": "Makes customers happy", "domain": "general"}
+    log = node_spec.decision_log(build_spec(answers), answers)
+    assert log[0].reason == "no node-type keyword in the description; effect is the default"
+    assert log[-1] == Decision(
+        "integration",
+        "none",
+        "no keyword in the domain, operations, features or dependencies asks for one",
+    )
