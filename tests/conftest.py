@@ -20,6 +20,8 @@ import yaml
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
 
+pytest_plugins = ["service_consul", "service_http"]
+
 
 def copier_choices(question: str) -> list[str]:
     """The choices copier.yml offers for `question` (the matrices are built from these)."""
@@ -56,6 +58,25 @@ def run_checks(project: Path, *, timeout: float = 900) -> subprocess.CompletedPr
 def project_python(project: Path) -> Path:
     """The interpreter of the environment check_project.py created for `project`."""
     return project / ".venv" / "bin" / "python"
+
+
+def project_answers(project: Path) -> dict[str, Any]:
+    """The answers Copier recorded in the generated project."""
+    answers: dict[str, Any] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return answers
+
+
+def project_spec(project: Path) -> Any:
+    """The NodeSpec (extensions/node_spec.py) the project was generated from."""
+    import node_spec
+
+    return node_spec.build_spec(project_answers(project))
+
+
+def node_class_path(project: Path) -> tuple[str, str]:
+    """(module, class name) of the project's node class."""
+    spec = project_spec(project)
+    return f"{spec.package_name}.nodes.{spec.node_name}.handler", spec.class_name
 
 
 def _check_script() -> Any:
