@@ -22,8 +22,6 @@ sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
 
 pytest_plugins = ["service_consul", "service_http"]
 
-pytest_plugins = ["service_consul", "service_http"]
-
 
 def copier_choices(question: str) -> list[str]:
     """The choices copier.yml offers for `question` (the matrices are built from these)."""
