@@ -1,0 +1,1 @@
+"""Consul: register this node with the local agent and discover other services (py-consul)."""

@@ -1,0 +1,1 @@
+"""HTTP client for the services this node calls (httpx)."""
