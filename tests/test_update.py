@@ -1,0 +1,572 @@
+"""`copier update` brings new template-owned patterns into existing nodes, never the user's code.
+
+Every test works on a throwaway git repository made from this checkout's working tree (so it
+needs no tags in the real repository and sees uncommitted template changes), in which it builds
+releases: 0.1.0 is the template as it is minus a few template-owned patterns, 0.2.0 the template
+as it is. A node generated at 0.1.0 is committed, edited the way a user edits one, and updated
+with `copier update --defaults --trust --conflict inline`, exactly as docs/ownership.md tells
+users to. Then: no conflict markers or .rej files, every user edit intact, the new template
+content present, template-owned files equal to a fresh copy at 0.2.0 with the same answers, and
+the project's own checks (ruff, mypy --strict, pytest, onex validate) pass.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import TEMPLATE_ROOT, copier_choices, run_checks
+
+OLD, NEW, MOVED = "0.1.0", "0.2.0", "0.3.0"
+
+# Template-owned content 0.1.0 lacks (the update must bring it) ...
+HOOK_CONFIG = ".pre-commit-config.yaml"
+HOOK_SCRIPT = "scripts/check_conflict_markers.py"
+UPDATING_HEADING = "## Updating"
+# ... and a line only 0.1.0 has, in files the update must replace (handler.py) or merge with
+# the user's own change to the same file (contract.yaml).
+OLD_ONLY_LINE = "# layout of onex-node-template 0.1.0 (replaced by copier update)\n"
+OLD_ONLY_IN = (
+    "template/src/{{package_name}}/nodes/{{spec.node_name}}/handler.py.jinja",
+    "template/src/{{package_name}}/nodes/{{spec.node_name}}/contract.yaml.jinja",
+)
+
+# A user's change to a setting of the template-owned contract.yaml (a 3-way merge keeps it).
+CONTRACT_SETTING = ("operation_timeout_seconds: 30.0", "operation_timeout_seconds: 45.0")
+CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
+
+pytestmark = pytest.mark.xdist_group("update")
+
+# -- the throwaway template repository -------------------------------------------------------
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=GIT_ENV, check=False
+    )
+    assert done.returncode == 0, f"git {' '.join(args)} failed in {cwd}:\n{done.stderr}"
+    return done.stdout
+
+
+GIT_ENV = {
+    # Not the template suite's own environment: the project's uv would warn about it.
+    **{key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"},
+    "GIT_AUTHOR_NAME": "update test",
+    "GIT_AUTHOR_EMAIL": "update-test@example.invalid",
+    "GIT_COMMITTER_NAME": "update test",
+    "GIT_COMMITTER_EMAIL": "update-test@example.invalid",
+}
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", message)
+
+
+def snapshot_template(dst: Path) -> Path:
+    """This checkout's working tree (tracked and new files, as they are now) as a fresh repo."""
+    listed = git(TEMPLATE_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in sorted(set(listed.split("\0"))):
+        source = TEMPLATE_ROOT / name
+        if name and source.is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dst / name)
+    git(dst, "init", "-q", "-b", "main")
+    commit_all(dst, "template as it is in the working tree")
+    return dst
+
+
+def release_old_and_new(repo: Path) -> None:
+    """Tag 0.1.0 on a commit without the patterns above, and 0.2.0 on the template as it is."""
+    for name in (HOOK_CONFIG, HOOK_SCRIPT):
+        (repo / "template" / name).unlink()
+    readme = repo / "template" / "README.md.jinja"
+    text = readme.read_text()
+    start = text.index(UPDATING_HEADING)
+    end = text.find("\n## ", start + 1)
+    readme.write_text(text[:start] + (text[end + 1 :] if end != -1 else ""))
+    for name in OLD_ONLY_IN:
+        path = repo / name
+        path.write_text(OLD_ONLY_LINE + path.read_text())
+    commit_all(repo, "0.1.0: before the pre-commit hook and the Updating section")
+    git(repo, "tag", OLD)
+    git(repo, "revert", "--no-edit", "HEAD")
+    git(repo, "tag", NEW)
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The throwaway template repository with releases 0.1.0 and 0.2.0 (shared, read-only)."""
+    repo = snapshot_template(tmp_path_factory.mktemp("template-repo"))
+    release_old_and_new(repo)
+    return repo
+
+
+# -- copier, the way a user runs it ----------------------------------------------------------
+
+
+def copier(*args: str, cwd: Path, expect: int = 0) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "copier", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=GIT_ENV,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == expect, (
+        f"copier {' '.join(args)} exited {done.returncode}, not {expect}:\n"
+        f"{done.stdout[-6000:]}\n{done.stderr[-6000:]}"
+    )
+    return done
+
+
+def data_args(answers: dict[str, Any]) -> list[str]:
+    return [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
+
+
+def copy_at(repo: Path, version: str, dst: Path, answers: dict[str, Any]) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        f"--vcs-ref={version}",
+        *data_args({"run_checks": "false", **answers}),
+        str(repo),
+        str(dst),
+        cwd=dst.parent,
+    )
+    return dst
+
+
+def is_user_owned(relative: str, repo: Path) -> bool:
+    """Whether `relative` matches `_skip_if_exists` of the template's latest release."""
+    patterns = yaml.safe_load((repo / "copier.yml").read_text())["_skip_if_exists"]
+    # Copier matches these like .gitignore lines: `*` stays within one path segment.
+    return any(re.fullmatch(re.escape(p).replace(r"\*", "[^/]*"), relative) for p in patterns)
+
+
+def project_files(project: Path) -> set[str]:
+    """Every file of the project git would see: tracked, plus new files not ignored."""
+    listed = git(project, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return {name for name in listed.split("\0") if name and (project / name).is_file()}
+
+
+# -- what a user does to a node ----------------------------------------------------------------
+
+
+@dataclass
+class UserEdits:
+    """The edits made to a node, and the text each edited file must still contain."""
+
+    node_dir: str
+    expected: dict[str, list[str]] = field(default_factory=dict)
+    new_files: set[str] = field(default_factory=set)
+
+    def moved(self, old: str, new: str) -> None:
+        """A release moved `old` to `new`: expect the edits there."""
+        self.expected[new] = self.expected.pop(old)
+
+
+def edit_like_a_user(project: Path) -> UserEdits:
+    """Business logic, a model field, a test, a brand-new file and a changed contract setting."""
+    (node,) = (project / "src").glob("*/nodes/node_*")
+    package, node_dir = node.parent.parent.name, node.relative_to(project).as_posix()
+    module = f"{package}.nodes.{node.name}"
+    (input_model,) = node.glob("models/model_*_input.py")
+    (input_class,) = re.findall(r"^class (Model\w+Input)\(", input_model.read_text(), re.M)
+    edits = UserEdits(node_dir)
+
+    def append(relative: str, text: str) -> None:
+        path = project / relative
+        path.write_text(path.read_text() + text)
+        edits.expected.setdefault(relative, []).append(text)
+
+    append(
+        f"{node_dir}/operations.py",
+        "\n\n# Business rule added by the node's team.\n"
+        'RETENTION_DAYS: dict[str, int] = {"gold": 365, "silver": 90}\n\n\n'
+        "def retention_days(tier: str) -> int:\n"
+        '    """How long records of a customer tier are kept; unknown tiers get 30 days."""\n'
+        "    return RETENTION_DAYS.get(tier, 30)\n",
+    )
+    # The input class is the last statement of its module: this line joins its fields.
+    append(
+        input_model.relative_to(project).as_posix(),
+        '    tenant: str = Field(default="acme", min_length=1, description="Owning tenant")\n',
+    )
+    append(
+        "tests/test_operations.py",
+        "\n\ndef test_team_rules_survive_template_updates() -> None:\n"
+        "    from pathlib import Path\n\n"
+        f"    from {module} import operations\n"
+        f"    from {module}.models.{input_model.stem} import {input_class}\n"
+        f"    from {package}.runtime.contract_config import load_contract_config\n\n"
+        '    assert operations.retention_days("gold") == 365\n'
+        '    assert operations.retention_days("bronze") == 30\n'
+        f'    assert {input_class}.model_fields["tenant"].default == "acme"\n'
+        '    contract = Path(operations.__file__).with_name("contract.yaml")\n'
+        '    assert load_contract_config(contract)["operation_timeout_seconds"] == 45.0\n',
+    )
+    runbook = "docs/runbook.md"
+    (project / "docs").mkdir()
+    (project / runbook).write_text("# Runbook\n\nPage the team when /health is unhealthy.\n")
+    edits.expected[runbook] = ["Page the team"]
+    edits.new_files.add(runbook)
+
+    contract = project / node_dir / "contract.yaml"
+    before, after = CONTRACT_SETTING
+    assert contract.read_text().count(before) == 1, f"{contract} has no `{before}` line"
+    contract.write_text(contract.read_text().replace(before, after))
+    edits.expected[f"{node_dir}/contract.yaml"] = [after]
+    return edits
+
+
+# -- one update, start to finish -----------------------------------------------------------------
+
+
+@dataclass
+class Updated:
+    project: Path
+    edits: UserEdits
+    output: str
+    seconds: float
+
+
+def generate_edit_update(
+    repo: Path,
+    workdir: Path,
+    answers: dict[str, Any],
+    update_answers: dict[str, Any] | None = None,
+) -> Updated:
+    """Generate at 0.1.0, commit, edit like a user, commit, `copier update` to the latest tag."""
+    project = copy_at(repo, OLD, workdir / "ledger", answers)
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, f"node generated at {OLD}")
+    edits = edit_like_a_user(project)
+    commit_all(project, "our business logic")
+    # `copier check-update --quiet` exits 2 when a newer release exists.
+    copier("check-update", "--quiet", cwd=project, expect=2)
+    started = time.perf_counter()
+    done = copier(
+        "update",
+        "--defaults",
+        "--trust",
+        "--conflict=inline",
+        *data_args(update_answers or {}),
+        cwd=project,
+    )
+    seconds = time.perf_counter() - started
+    print(f"copier update {answers} {update_answers or ''}: {seconds:.1f} s")
+    copier("check-update", "--quiet", cwd=project)
+    return Updated(project, edits, done.stdout + done.stderr, seconds)
+
+
+def assert_clean_merge(updated: Updated) -> None:
+    project = updated.project
+    files = project_files(project)
+    assert not [f for f in files if f.endswith(".rej")], "copier left .rej files"
+    marked = [f for f in files if CONFLICT_MARKER.search((project / f).read_text(errors="ignore"))]
+    assert not marked, f"conflict markers in {marked}"
+    status = git(project, "status", "--porcelain")
+    assert not [line for line in status.splitlines() if line[:2] in {"UU", "AA", "DU", "UD"}]
+
+
+def assert_user_edits_intact(updated: Updated, repo: Path) -> None:
+    # name-status lines: "M\tpath", "A\tpath", "D\tpath", or "R100\told\tnew" for a pure move.
+    status = git(updated.project, "diff", "-M", "--name-status", "HEAD").splitlines()
+    untouchable = [
+        line
+        for line in status
+        if not line.startswith("R100\t")
+        and any(
+            is_user_owned(f, repo) or f in updated.edits.new_files for f in line.split("\t")[1:]
+        )
+    ]
+    assert not untouchable, f"the update changed files the user owns: {untouchable}"
+    for relative, texts in updated.edits.expected.items():
+        content = (updated.project / relative).read_text()
+        for text in texts:
+            assert text in content, f"the user's edit to {relative} is gone:\n{text}"
+
+
+def assert_new_template_content(updated: Updated) -> None:
+    project = updated.project
+    assert (project / HOOK_CONFIG).is_file(), "the update did not add the pre-commit config"
+    assert (project / HOOK_SCRIPT).is_file(), "the update did not add the hook script"
+    assert UPDATING_HEADING in (project / "README.md").read_text()
+    for name in ("handler.py", "contract.yaml"):
+        assert OLD_ONLY_LINE not in (project / updated.edits.node_dir / name).read_text()
+
+
+def assert_template_files_match_fresh_copy(
+    updated: Updated, repo: Path, workdir: Path, answers: dict[str, Any]
+) -> None:
+    """Template-owned files equal a fresh copy of the latest release (bar the contract setting)."""
+    latest = git(repo, "describe", "--tags", "--abbrev=0").strip()
+    fresh = copy_at(repo, latest, workdir / "fresh" / "ledger", answers)
+    fresh_files = set(_walk(fresh))
+    # uv.lock is written by the checks (when the update ran them), not by the template.
+    project_side = project_files(updated.project) - {"uv.lock"}
+    assert project_side - fresh_files == updated.edits.new_files, "stale or missing files"
+    assert fresh_files - project_side == set(), "files of the new version are missing"
+    contract = f"{updated.edits.node_dir}/contract.yaml"
+    for relative in sorted(fresh_files):
+        if is_user_owned(relative, repo):
+            continue
+        expected = (fresh / relative).read_bytes()
+        if relative == contract:
+            expected = expected.replace(*(s.encode() for s in CONTRACT_SETTING))
+        assert (updated.project / relative).read_bytes() == expected, (
+            f"{relative} differs from a fresh copy at {latest}"
+        )
+
+
+def _walk(root: Path) -> Iterator[str]:
+    for path in root.rglob("*"):
+        if path.is_file():
+            yield path.relative_to(root).as_posix()
+
+
+def assert_hook_refuses_conflicts(project: Path) -> None:
+    """Run the pre-commit hook's entry the way pre-commit does: entry + staged file names."""
+    config = yaml.safe_load((project / HOOK_CONFIG).read_text())
+    (hook,) = [
+        h for repo in config["repos"] for h in repo["hooks"] if h["id"] == "no-conflict-markers"
+    ]
+    assert hook["language"] in {"system", "pygrep"}, "hooks must not download anything"
+    conflicted = project / "conflicted.py"
+    conflicted.write_text(
+        "<<<<<<< before updating\na = 1\n=======\na = 2\n>>>>>>> after updating\n"
+    )
+    entry = [sys.executable if part == "python3" else part for part in hook["entry"].split()]
+    refused = subprocess.run([*entry, "conflicted.py"], cwd=project, capture_output=True, text=True)
+    conflicted.unlink()
+    assert refused.returncode == 1, refused.stdout
+    assert "conflicted.py:1" in refused.stdout
+    accepted = subprocess.run([*entry, "README.md"], cwd=project, capture_output=True, text=True)
+    assert accepted.returncode == 0, accepted.stdout
+
+
+# -- fast tests: ownership globs, the hook script, the move planner -----------------------------
+
+# What docs/ownership.md says the user owns, per node type (paths of a project named `ledger`).
+NODE = "src/ledger/nodes/node_ledger_{}"
+USER_OWNED = {
+    "operations.py",
+    "models/model_ledger_input.py",
+    "models/model_ledger_output.py",
+}
+
+
+@pytest.mark.parametrize("node_type", copier_choices("node_type"))
+def test_skip_if_exists_globs_match_the_user_owned_files(
+    node_type: str, template_repo: Path, tmp_path: Path
+) -> None:
+    project = copy_at(template_repo, NEW, tmp_path / "ledger", {"node_type": node_type})
+    node = NODE.format(node_type)
+    expected = {f"{node}/{name}" for name in USER_OWNED} | {"tests/test_operations.py"}
+    if node_type == "reducer":
+        expected.add(f"{node}/models/model_ledger_state.py")
+    owned = {f for f in _walk(project) if is_user_owned(f, template_repo)}
+    assert owned == expected
+
+
+def load_script(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hook_script_refuses_conflict_markers_and_accepts_clean_files(tmp_path: Path) -> None:
+    script = TEMPLATE_ROOT / "template" / HOOK_SCRIPT
+    conflicted = tmp_path / "handler.py"
+    conflicted.write_text(
+        "x = 1\n<<<<<<< before updating\ny = 1\n=======\ny = 2\n>>>>>>> after updating\n"
+    )
+    clean = tmp_path / "notes.md"
+    clean.write_text("Title\n=======\n\nA `<<<<<<<` inside a line is fine.\n")
+
+    def hook(*files: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(script), *map(str, files)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    refused = hook(clean, conflicted)
+    assert refused.returncode == 1
+    assert f"{conflicted}:2:" in refused.stdout
+    assert f"{conflicted}:6:" in refused.stdout
+    assert str(clean) not in refused.stdout
+    accepted = hook(clean)
+    assert accepted.returncode == 0, accepted.stdout
+
+
+def test_pre_commit_config_runs_the_hook_script_without_downloads() -> None:
+    config = yaml.safe_load((TEMPLATE_ROOT / "template" / HOOK_CONFIG).read_text())
+    (repo,) = config["repos"]
+    assert repo["repo"] == "local"
+    (hook,) = repo["hooks"]
+    assert hook["language"] == "system"
+    assert hook["entry"].split()[-1] == HOOK_SCRIPT
+
+
+def test_move_planner_keeps_what_each_wildcard_matched() -> None:
+    mover = load_script(TEMPLATE_ROOT / "migrations" / "move_user_files.py")
+    files = [
+        "src/shop/nodes/node_cart_effect/models/model_cart_input.py",
+        "src/shop/nodes/node_cart_effect/models/model_cart_output.py",
+        "src/shop/nodes/node_cart_effect/operations.py",
+        "tests/test_operations.py",
+    ]
+
+    moves = mover.planned_moves(
+        files, "src/*/nodes/*/models/model_*_input.py", "src/*/nodes/*/requests/model_*_request.py"
+    )
+
+    assert moves == [
+        (
+            "src/shop/nodes/node_cart_effect/models/model_cart_input.py",
+            "src/shop/nodes/node_cart_effect/requests/model_cart_request.py",
+        )
+    ]
+    assert mover.planned_moves(files, "tests/*.py", "tests/unit/*.py") == [
+        ("tests/test_operations.py", "tests/unit/test_operations.py")
+    ]
+    with pytest.raises(ValueError, match="same number"):
+        mover.planned_moves(files, "src/*/x.py", "x.py")
+
+
+# -- updates, start to finish (slow) -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("node_type", copier_choices("node_type"))
+def test_update_brings_new_patterns_and_keeps_user_code(
+    node_type: str, template_repo: Path, tmp_path: Path
+) -> None:
+    answers = {"node_type": node_type}
+    # One update is also asked to run the checks: they must run once, in the project.
+    checks_on_update = node_type == "compute"
+    updated = generate_edit_update(
+        template_repo,
+        tmp_path,
+        answers,
+        {"run_checks_on_update": "true"} if checks_on_update else None,
+    )
+
+    assert_clean_merge(updated)
+    assert_user_edits_intact(updated, template_repo)
+    assert_new_template_content(updated)
+    assert_template_files_match_fresh_copy(updated, template_repo, tmp_path, answers)
+    assert_hook_refuses_conflicts(updated.project)
+    if checks_on_update:
+        # Copier's temporary old and new copies never run them; the project runs them once.
+        assert updated.output.count("[check] uv sync") == 1, updated.output[-3000:]
+        assert updated.output.count("[check] all checks passed") == 1
+        assert (updated.project / ".venv").is_dir()
+    else:
+        assert "[check]" not in updated.output
+        run_checks(updated.project)
+
+
+@pytest.mark.slow
+def test_update_that_adds_an_integration(template_repo: Path, tmp_path: Path) -> None:
+    """Changing an answer on update (`-d integrations=[redis]`) adds the integration's files."""
+    answers = {"node_type": "effect", "integrations": "[]"}
+    updated = generate_edit_update(template_repo, tmp_path, answers, {"integrations": '["redis"]'})
+
+    assert_clean_merge(updated)
+    assert_user_edits_intact(updated, template_repo)
+    assert_new_template_content(updated)
+    assert_template_files_match_fresh_copy(
+        updated, template_repo, tmp_path, {**answers, "integrations": '["redis"]'}
+    )
+    (package,) = (updated.project / "src").iterdir()
+    assert (package / "integrations" / "redis").is_dir()
+    assert "cache: RedisCache" in (package / "runtime" / "operation_context.py").read_text()
+    assert (
+        "redis"
+        in yaml.safe_load((updated.project / ".copier-answers.yml").read_text())["integrations"]
+    )
+    run_checks(updated.project)
+
+
+# -- a release that moves a user-owned file ------------------------------------------------------
+
+MOVE_FROM, MOVE_TO = "tests/test_operations.py", "tests/unit/test_operations.py"
+
+
+def release_a_move(repo: Path) -> None:
+    """Tag 0.3.0 on a commit that moves tests/test_operations.py into tests/unit/.
+
+    This is how a real release moves a user-owned file: move the template file, point
+    `_skip_if_exists` at the new path, and add a versioned `before` migration that moves the
+    user's file with migrations/move_user_files.py.
+    """
+    (repo / "template" / MOVE_TO).parent.mkdir(parents=True, exist_ok=True)
+    git(repo, "mv", f"template/{MOVE_FROM}.jinja", f"template/{MOVE_TO}.jinja")
+    config_path = repo / "copier.yml"
+    config = yaml.safe_load(config_path.read_text())
+    config["_skip_if_exists"] = [
+        MOVE_TO if pattern == MOVE_FROM else pattern for pattern in config["_skip_if_exists"]
+    ]
+    config["_migrations"].append(
+        {
+            "version": MOVED,
+            "when": "{{ _stage == 'before' }}",
+            "command": [
+                "{{ _copier_python }}",
+                "{{ _copier_conf.src_path }}/migrations/move_user_files.py",
+                MOVE_FROM,
+                MOVE_TO,
+            ],
+        }
+    )
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    commit_all(repo, f"{MOVED}: user tests live in tests/unit/")
+    git(repo, "tag", MOVED)
+
+
+@pytest.mark.slow
+def test_update_across_a_release_that_moves_a_user_file(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    repo = snapshot_template(tmp_path_factory.mktemp("template-repo-moves"))
+    release_old_and_new(repo)
+    release_a_move(repo)
+    answers = {"node_type": "orchestrator"}
+
+    updated = generate_edit_update(repo, tmp_path, answers)
+
+    assert "[migrate] moved tests/test_operations.py -> tests/unit/test_operations.py" in (
+        updated.output
+    )
+    assert not (updated.project / MOVE_FROM).exists()
+    updated.edits.moved(MOVE_FROM, MOVE_TO)
+    assert_clean_merge(updated)
+    assert_user_edits_intact(updated, repo)
+    assert_new_template_content(updated)
+    assert_template_files_match_fresh_copy(updated, repo, tmp_path, answers)
+    checked = run_checks(updated.project)
+    # The user's test still runs from its new place (pytest -q prints one dot per test).
+    assert "passed" in checked.stdout
