@@ -152,7 +152,10 @@ class ConsulAgentStandIn:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "stand-in not started"
+        """The listening port; before start() the port it was asked to use (if not 0)."""
+        if self._server is None:
+            assert self._requested_port, "stand-in on a free port: start it first"
+            return self._requested_port
         return int(self._server.server_address[1])
 
     @property

@@ -1,0 +1,171 @@
+"""The Consul integration of a generated node, run against the Consul agent stand-in.
+
+The generated code uses the real py-consul client; only the agent is a stand-in
+(tests/service_consul.py, see docs: no Consul binary can be installed here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import generate, project_python, project_spec, run_checks, sync_environment
+from service_consul import ConsulAgentStandIn, wait_until
+
+pytestmark = pytest.mark.slow
+
+ANSWERS: dict[str, Any] = {
+    "service_name": "fulfilment_router",
+    "business_description": "Routes fulfilment requests to the warehouse services.",
+    "node_type": "orchestrator",
+    "integrations": ["consul"],
+}
+
+
+@pytest.fixture(scope="module")
+def consul_project(copie_session: Any) -> Path:
+    project = generate(copie_session, **ANSWERS)
+    sync_environment(project)
+    return project
+
+
+def registered_names(stand_in: ConsulAgentStandIn) -> list[str]:
+    # py-consul sends the agent API's keys in lower case ("name", "id"), which Consul accepts.
+    return [body["name"] for body in stand_in.registrations]
+
+
+def test_checks_and_integration_tests_pass_against_the_stand_in(
+    consul_project: Path,
+    consul_stand_in: ConsulAgentStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CONSUL_HTTP_ADDR", consul_stand_in.http_addr)
+
+    run_checks(consul_project)
+
+    names = registered_names(consul_stand_in)
+    # The generated integration test ran (not skipped): it registered a served node under a
+    # name of its own, and its discover() saw that node passing the stand-in's check.
+    assert any(name.startswith("itest-") for name in names), names
+    # So did test_node_runtime's served node, under the node's own name.
+    assert "fulfilment-router" in names
+    # Every registration was removed on shutdown, and nothing but the documented endpoints
+    # was asked for.
+    assert consul_stand_in.services() == {}
+    assert sorted(consul_stand_in.deregistrations) == sorted(
+        body["id"] for body in consul_stand_in.registrations
+    )
+    assert consul_stand_in.unhandled == []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def get_health(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as response:
+        report: dict[str, Any] = json.loads(response.read())
+    return report
+
+
+@pytest.fixture
+def late_stand_in() -> Iterator[ConsulAgentStandIn]:
+    """A stand-in on a reserved port that is NOT started: the test starts it when it wants."""
+    stand_in = ConsulAgentStandIn(port=free_port())
+    yield stand_in
+    stand_in.stop()
+
+
+def test_node_serves_without_consul_and_registers_once_it_comes_up(
+    consul_project: Path,
+    late_stand_in: ConsulAgentStandIn,
+    tmp_path: Path,
+) -> None:
+    spec = project_spec(consul_project)
+    prefix = spec.env_prefix
+    env = {key: value for key, value in os.environ.items() if not key.startswith(prefix)}
+    env.update(
+        {
+            "CONSUL_HTTP_ADDR": late_stand_in.http_addr,
+            f"{prefix}HTTP_HOST": "127.0.0.1",
+            f"{prefix}HTTP_PORT": "0",
+            f"{prefix}CONSUL_RETRY_INITIAL_SECONDS": "0.2",
+            f"{prefix}CONSUL_RETRY_MAX_SECONDS": "1",
+            f"{prefix}CONSUL_CHECK_INTERVAL_SECONDS": "0.5",
+        }
+    )
+    log_path = tmp_path / "node.log"
+    with log_path.open("w") as log:
+        node = subprocess.Popen(
+            [
+                str(project_python(consul_project)),
+                "-m",
+                f"{spec.package_name}.runtime.service_entry",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    try:
+        assert node.stdout is not None
+        ready, _, _ = select.select([node.stdout], [], [], 60)
+        assert ready, f"the node did not start:\n{log_path.read_text()}"
+        port = json.loads(node.stdout.readline())["port"]
+
+        # Consul is down: the node serves anyway and says it is degraded, not unhealthy.
+        report = get_health(port)
+        assert report["status"] == "degraded"
+        assert any("consul" in issue["message"] for issue in report["issues"])
+        time.sleep(1.0)  # let a few registration attempts fail
+
+        late_stand_in.start()
+        registered_after = wait_until(lambda: late_stand_in.services(), timeout=15)
+        (service_id, registration), *others = late_stand_in.services().items()
+        assert others == []
+        assert registration.name == "fulfilment-router"
+        assert registration.port == port
+        assert registration.meta["node_type"] == "orchestrator"
+        assert service_id == f"fulfilment-router-{registration.meta['node_id']}"
+        assert registration.checks[0].url == f"http://127.0.0.1:{port}/health"
+
+        # The stand-in calls the node's /health like an agent; the check turns passing.
+        passing_after = wait_until(
+            lambda: late_stand_in.check_status(service_id) == "passing", timeout=15
+        )
+        assert get_health(port)["status"] == "healthy"
+
+        node.send_signal(signal.SIGTERM)
+        assert node.wait(timeout=30) == 0
+        assert late_stand_in.services() == {}
+        assert late_stand_in.deregistrations == [service_id]
+        assert late_stand_in.unhandled == []
+    finally:
+        if node.poll() is None:
+            node.kill()
+            node.wait()
+
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    failed = [line for line in lines if line["message"] == "consul registration failed; retrying"]
+    accepted = [line for line in lines if line["message"] == "consul registered"]
+    assert failed, "the node never retried"
+    assert len(accepted) == 1
+    assert accepted[0]["context"]["attempt"] == len(failed) + 1
+    print(
+        f"\nconsul fault: {len(failed)} failed registration attempts while down; registered "
+        f"{registered_after:.2f} s after the stand-in came up; check passing "
+        f"{passing_after:.2f} s later"
+    )
