@@ -187,6 +187,9 @@ class ConsulAgentStandIn:
 
         class AgentRequest(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as separate writes: without TCP_NODELAY every answer
+            # waits ~40 ms for the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Silent: the test output is not the place for an access log."""
