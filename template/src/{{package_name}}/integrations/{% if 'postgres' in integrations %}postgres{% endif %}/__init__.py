@@ -1,0 +1,1 @@
+"""PostgreSQL: a connection pool with health checks and ONEX error codes (asyncpg)."""

@@ -1,0 +1,1 @@
+"""Redis: a cache client with health checks and ONEX error codes (redis.asyncio)."""
