@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import generate, project_python, project_spec, run_checks, sync_environment
+from conftest import (
+    generate,
+    project_python,
+    project_spec,
+    run_checks,
+    run_python,
+    sync_environment,
+)
 from service_consul import ConsulAgentStandIn, wait_until
 
 pytestmark = pytest.mark.slow
@@ -169,3 +176,95 @@ def test_node_serves_without_consul_and_registers_once_it_comes_up(
         f"{registered_after:.2f} s after the stand-in came up; check passing "
         f"{passing_after:.2f} s later"
     )
+
+
+# Runs inside the generated project's environment: argv[1] is the stand-in as host:port (no
+# scheme, as CONSUL_HTTP_ADDR is often written), argv[2] a port nothing listens on.
+DISCOVERY_PROBE = """
+import asyncio, json, sys
+from uuid import uuid4
+from aiohttp import web
+from omnibase_core.errors.model_onex_error import ModelOnexError
+from {package}.integrations.consul.consul_registry import ConsulRegistry
+from {package}.integrations.consul.model_consul_settings import ModelConsulSettings
+from {package}.runtime.node_logging import NodeLogger
+
+def registry(address, ttl):
+    settings = ModelConsulSettings(
+        http_addr=address,
+        service_name="warehouse",
+        check_interval_seconds=0.2,
+        cache_ttl_seconds=ttl,
+        retry_initial_seconds=0.1,
+    )
+    return ConsulRegistry(settings, NodeLogger(uuid4(), "probe"))
+
+async def main():
+    agent, closed = sys.argv[1], sys.argv[2]
+    app = web.Application()
+    app.router.add_get("/health", lambda request: web.json_response({{"status": "healthy"}}))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+
+    healthy, broken, fresh, cached = (registry(agent, ttl) for ttl in (0, 0, 0, 60))
+    for started in (healthy, broken, fresh, cached):
+        await started.start()
+    healthy.register_in_background(node_id=uuid4(), port=port)
+    broken.register_in_background(node_id=uuid4(), port=int(closed))  # its check fails
+    for _ in range(100):
+        if healthy.registered and broken.registered and await fresh.discover("warehouse"):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # several check runs of both
+    result = {{"passing_ports": [i.port for i in await fresh.discover("warehouse")], "port": port}}
+    for name, reader in (("fresh", fresh), ("cached", cached)):
+        await reader.discover("shipping-" + name)
+        await reader.discover("shipping-" + name)
+
+    down = registry(f"127.0.0.1:{{closed}}", 0)
+    await down.start()
+    result["down_health"] = (await down.check_health()).status
+    try:
+        await down.discover("warehouse")
+    except ModelOnexError as exc:
+        result["down_discover"] = exc.error_code.name
+        result["down_cause"] = type(exc.__cause__).__name__
+    for started in (healthy, broken, fresh, cached, down):
+        await started.stop()
+    await runner.cleanup()
+    print(json.dumps(result))
+
+asyncio.run(main())
+"""
+
+
+def test_discovery_lists_passing_instances_caches_and_reports_a_down_agent(
+    consul_project: Path,
+    consul_stand_in: ConsulAgentStandIn,
+) -> None:
+    package = project_spec(consul_project).package_name
+    agent = f"127.0.0.1:{consul_stand_in.port}"
+    completed = run_python(
+        consul_project,
+        f"import sys; sys.argv[1:] = [{agent!r}, '{free_port()}']\n"
+        + DISCOVERY_PROBE.format(package=package),
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(completed.stdout.splitlines()[-1])
+
+    # Two instances registered; only the one whose /health answers is discovered.
+    assert len(consul_stand_in.registrations) == 2
+    assert result["passing_ports"] == [result["port"]]
+    # cache_ttl_seconds=60 asks the agent once for two discover() calls; 0 asks every time.
+    assert consul_stand_in.requests.count(("GET", "/v1/health/service/shipping-cached")) == 1
+    assert consul_stand_in.requests.count(("GET", "/v1/health/service/shipping-fresh")) == 2
+    # An unreachable agent: health degraded, discovery a DEPENDENCY_UNAVAILABLE error.
+    assert result["down_health"] == "degraded"
+    assert result["down_discover"] == "DEPENDENCY_UNAVAILABLE"
+    assert result["down_cause"] == "ClientConnectorError"
+    # stop() deregistered both instances.
+    assert consul_stand_in.services() == {}
+    assert len(consul_stand_in.deregistrations) == 2
