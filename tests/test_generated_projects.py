@@ -1,0 +1,209 @@
+"""Generate real projects and prove each one: its own checks, its class, its CLI.
+
+Every project runs its own scripts/check_project.py (uv sync, ruff, ruff format --check,
+mypy --strict, pytest, onex validate --strict, onex compliance check), exactly what a user's
+first generation runs. On top of that: no placeholder anywhere, no double quote in a path,
+the node class derives from what node_spec chose (read by importing it), and the service CLI
+handles the first operation.
+
+Budget: 8 checked projects from copier.yml's choices, plus the copier CLI run (its
+post-generation task does the checks) and one deliberately broken project.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import node_spec
+import pytest
+from conftest import (
+    TEMPLATE_ROOT,
+    copier_choices,
+    generate,
+    node_class_path,
+    project_python,
+    project_spec,
+    run_checks,
+    run_python,
+)
+
+pytestmark = pytest.mark.slow
+
+LONG_SERVICE = "customer_subscription_lifecycle_handling"
+LONG_OPERATION = "lookup_customer_subscription_entitlement"
+assert len(LONG_SERVICE) == len(LONG_OPERATION) == 40
+
+# Every node type with the defaults, then custom compositions with other operation sets.
+MATRIX: list[Any] = [
+    *(pytest.param({"node_type": t}, id=f"{t}-defaults") for t in copier_choices("node_type")),
+    pytest.param(
+        {
+            "service_name": LONG_SERVICE,
+            "node_type": "effect",
+            "features": ["custom_mixins", "fail_fast"],
+            "operations": [LONG_OPERATION, "list_orders"],  # read-only
+            "integrations": ["postgres", "redis"],
+        },
+        id="effect-custom-mixins-read-only-40-chars",
+    ),
+    pytest.param(
+        {
+            "service_name": "price_rules_compute",
+            "node_type": "compute",
+            "features": ["no_service_mode", "caching"],
+            "operations": ["score_order", "normalize_prices", "convert_currency"],
+        },
+        id="compute-no-service-mode-caching",
+    ),
+    pytest.param(
+        {
+            "service_name": "daily_sales_reducer",
+            "node_type": "reducer",
+            "features": ["custom_mixins", "strict_validation", "caching"],
+            "operations": ["add_receipts", "close_day", "reset_totals"],
+            "integrations": ["kafka"],
+        },
+        id="reducer-custom-mixins-three-ops",
+    ),
+    pytest.param(
+        {
+            "service_name": "checkout",
+            "node_type": "orchestrator",
+            "features": ["no_service_mode"],
+            "operations": ["coordinate_customer_subscription_renewal", "cancel_order"],
+            "integrations": ["http", "consul"],
+        },
+        id="orchestrator-no-service-mode-40-char-op",
+    ),
+]
+
+# Files the checks create: not generated, not scanned.
+TOOL_OUTPUT = {
+    ".venv",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".onex_state",
+    "__pycache__",
+    "uv.lock",
+}
+PLACEHOLDER = re.compile(r"\bTODO\b|\bFIXME\b|NotImplementedError|^\s*pass\s*(#.*)?$", re.M)
+
+
+def generated_files(project: Path) -> list[Path]:
+    return [
+        path
+        for path in sorted(project.rglob("*"))
+        if path.is_file() and not TOOL_OUTPUT.intersection(path.relative_to(project).parts)
+    ]
+
+
+def assert_no_placeholders_or_quoted_paths(project: Path) -> None:
+    files = generated_files(project)
+    assert len(files) > 30
+    quoted = [str(p.relative_to(project)) for p in files if '"' in str(p.relative_to(project))]
+    assert quoted == []
+    found = {
+        str(path.relative_to(project)): match.group(0).strip()
+        for path in files
+        if (match := PLACEHOLDER.search(path.read_text()))
+    }
+    assert found == {}
+
+
+def assert_node_derives_from_spec(project: Path, spec: node_spec.NodeSpec) -> None:
+    module, name = node_class_path(project)
+    probe = run_python(
+        project,
+        "import importlib, json\n"
+        f"cls = getattr(importlib.import_module({module!r}), {name!r})\n"
+        "print(json.dumps([f'{b.__module__}.{b.__name__}' for b in cls.__bases__]))\n",
+    )
+    assert probe.returncode == 0, probe.stderr
+    bases = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert bases == [f"{module}.{cls}" for module, cls in spec.base.imports]
+
+
+def assert_cli_handles_first_operation(project: Path, spec: node_spec.NodeSpec) -> None:
+    operation = spec.operations[0]
+    command = project_python(project).parent / node_spec.kebab_case(spec.package_name)
+    completed = subprocess.run(
+        [str(command), "--input", json.dumps({"operation": operation})],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = json.loads(completed.stdout.strip().splitlines()[-1])
+    if spec.node_type == "effect" and not any(
+        not node_spec.is_read_operation(op) for op in spec.operations
+    ):
+        # A read-only effect node has nothing stored yet: a clean NOT_FOUND, as JSON.
+        assert completed.returncode == 1, completed.stderr[-3000:]
+        assert "NOT_FOUND" in output["error_code"]
+        return
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert output["operation"] == operation
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_generated_project(copie: Any, answers: dict[str, Any]) -> None:
+    project = generate(copie, **answers)
+    spec = project_spec(project)
+    assert spec.node_type == answers["node_type"]
+    assert_no_placeholders_or_quoted_paths(project)
+    run_checks(project)
+    assert_node_derives_from_spec(project, spec)
+    assert_cli_handles_first_operation(project, spec)
+
+
+def test_copier_cli_runs_the_checks_after_generation(tmp_path: Path) -> None:
+    """The real post-generation task: `copier copy --trust --defaults`, run_checks left true."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            str(TEMPLATE_ROOT),
+            str(tmp_path / "orders"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    assert "[check] all checks passed" in completed.stdout
+    assert (tmp_path / "orders" / ".venv").is_dir()
+
+
+def test_check_script_names_the_failing_step(copie: Any) -> None:
+    project = generate(copie)
+    spec = project_spec(project)
+    operations = project / "src" / spec.package_name / "nodes" / spec.node_name / "operations.py"
+    # ruff-clean and formatted, but a type error: only the mypy step can catch it.
+    operations.write_text(
+        operations.read_text() + '\n\ndef _broken() -> int:\n    return "not a number"\n'
+    )
+    completed = subprocess.run(
+        [sys.executable, "scripts/check_project.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert "[check] FAILED: mypy --strict" in completed.stderr
+    assert f"rerun it with:  cd {project} && uv run mypy src tests" in completed.stderr
+    assert f"cd {project} && python scripts/check_project.py" in completed.stderr
+    assert "[check] all checks passed" not in completed.stdout
