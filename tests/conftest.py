@@ -20,7 +20,7 @@ import yaml
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
 
-pytest_plugins = ["service_consul", "service_http"]
+pytest_plugins = ["service_consul", "service_http", "service_kafka"]
 
 
 def copier_choices(question: str) -> list[str]:

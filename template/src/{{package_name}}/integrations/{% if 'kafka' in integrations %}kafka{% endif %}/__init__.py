@@ -1,0 +1,1 @@
+"""Kafka integration: the event publisher and the command-topic consumer (template-owned)."""

