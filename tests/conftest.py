@@ -20,7 +20,13 @@ import yaml
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
 
-pytest_plugins = ["service_consul", "service_http", "service_kafka"]
+pytest_plugins = [
+    "service_consul",
+    "service_http",
+    "service_kafka",
+    "service_postgres",
+    "service_redis",
+]
 
 
 def copier_choices(question: str) -> list[str]:
