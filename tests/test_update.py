@@ -46,8 +46,6 @@ OLD_ONLY_IN = (
 CONTRACT_SETTING = ("operation_timeout_seconds: 30.0", "operation_timeout_seconds: 45.0")
 CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 
-pytestmark = pytest.mark.xdist_group("update")
-
 # -- the throwaway template repository -------------------------------------------------------
 
 
