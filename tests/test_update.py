@@ -340,24 +340,34 @@ def _walk(root: Path) -> Iterator[str]:
             yield path.relative_to(root).as_posix()
 
 
+def pre_commit(project: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    """`pre-commit run --files ...` in `project`, with its own cache (local hooks only)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--color=never", "--files", *files],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**GIT_ENV, "PRE_COMMIT_HOME": str(project.parent / "pre-commit-home")},
+        timeout=300,
+        check=False,
+    )
+
+
 def assert_hook_refuses_conflicts(project: Path) -> None:
-    """Run the pre-commit hook's entry the way pre-commit does: entry + staged file names."""
-    config = yaml.safe_load((project / HOOK_CONFIG).read_text())
-    (hook,) = [
-        h for repo in config["repos"] for h in repo["hooks"] if h["id"] == "no-conflict-markers"
-    ]
-    assert hook["language"] in {"system", "pygrep"}, "hooks must not download anything"
+    """The project's own pre-commit config refuses a conflicted file and passes clean ones."""
     conflicted = project / "conflicted.py"
     conflicted.write_text(
         "<<<<<<< before updating\na = 1\n=======\na = 2\n>>>>>>> after updating\n"
     )
-    entry = [sys.executable if part == "python3" else part for part in hook["entry"].split()]
-    refused = subprocess.run([*entry, "conflicted.py"], cwd=project, capture_output=True, text=True)
-    conflicted.unlink()
-    assert refused.returncode == 1, refused.stdout
-    assert "conflicted.py:1" in refused.stdout
-    accepted = subprocess.run([*entry, "README.md"], cwd=project, capture_output=True, text=True)
-    assert accepted.returncode == 0, accepted.stdout
+    try:
+        refused = pre_commit(project, "conflicted.py", "README.md")
+    finally:
+        conflicted.unlink()
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "conflicted.py:1: merge conflict marker" in refused.stdout
+    assert "README.md:" not in refused.stdout
+    accepted = pre_commit(project, "README.md", "pyproject.toml")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
 
 
 # -- fast tests: ownership globs, the hook script, the move planner -----------------------------
@@ -419,7 +429,8 @@ def test_hook_script_refuses_conflict_markers_and_accepts_clean_files(tmp_path: 
     assert accepted.returncode == 0, accepted.stdout
 
 
-def test_pre_commit_config_runs_the_hook_script_without_downloads() -> None:
+def test_pre_commit_config_is_local_and_runs_the_hook_script() -> None:
+    """Nothing to download at hook time: a local hook running the project's own script."""
     config = yaml.safe_load((TEMPLATE_ROOT / "template" / HOOK_CONFIG).read_text())
     (repo,) = config["repos"]
     assert repo["repo"] == "local"
