@@ -1,0 +1,174 @@
+"""How long generation takes, and what the template's own logic costs.
+
+Prints one table:
+- the median wall time of `copier copy` (Copier's API, no tasks: run_checks=false) of the
+  largest variant (all five integrations, six operations, custom mixins), against a bare Copier
+  copy of a trivial template made on the fly with the same number of files and no Jinja
+  extensions. Both templates are copied from plain folders (this template is snapshotted out of
+  git first), so the difference is rendering: the questionnaire's validators and defaults, the
+  node_spec context hook and the templates themselves;
+- the per-call cost of node_spec's functions (timeit, microseconds per call).
+
+Run: `uv run python benchmarks/bench_generate.py [--runs 5]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import timeit
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import copier
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "extensions"))
+
+import node_spec  # noqa: E402  (found through the path set just above)
+
+LARGEST: dict[str, Any] = {
+    "service_name": "order_fulfilment",
+    "business_description": "Stores orders, publishes their changes and calls the carrier API.",
+    "node_type": "effect",
+    "domain": "order database",
+    "operations": [
+        "create_order",
+        "get_order",
+        "list_orders",
+        "cancel_order",
+        "ship_order",
+        "refund_order",
+    ],
+    "features": ["custom_mixins", "fail_fast", "caching"],
+    "dependencies": {"postgres": ">=15", "redis": ">=7"},
+    "integrations": list(node_spec.INTEGRATIONS),
+    "run_checks": False,
+}
+
+
+def snapshot_template(into: Path) -> Path:
+    """This template as a plain folder: copier.yml, extensions/ and template/."""
+    target = into / "onex-node-template"
+    target.mkdir()
+    shutil.copy2(ROOT / "copier.yml", target / "copier.yml")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "extensions", target / "extensions", ignore=ignore)
+    shutil.copytree(ROOT / "template", target / "template", ignore=ignore)
+    return target
+
+
+def trivial_template(into: Path, files: int) -> Path:
+    """A template with one question, `files` small Jinja files and no extensions."""
+    target = into / "trivial-template"
+    (target / "template").mkdir(parents=True)
+    (target / "copier.yml").write_text(
+        "_subdirectory: template\nname:\n  type: str\n  default: order_fulfilment\n"
+    )
+    for index in range(files):
+        (target / "template" / f"file_{index:03d}.py.jinja").write_text(
+            f'"""File {index} of {{{{ name }}}}."""\n\nNAME = "{{{{ name }}}}"\n'
+        )
+    return target
+
+
+def time_copies(template: Path, data: dict[str, Any], work: Path, runs: int) -> list[float]:
+    """Wall time of each of `runs` copies, after one warm-up copy that is not counted."""
+    times: list[float] = []
+    for run in range(runs + 1):
+        destination = work / f"{template.name}-{run}"
+        started = time.perf_counter()
+        copier.run_copy(
+            str(template), str(destination), data=data, defaults=True, unsafe=True, quiet=True
+        )
+        elapsed = time.perf_counter() - started
+        if run:
+            times.append(elapsed)
+    return times
+
+
+def count_files(project: Path) -> int:
+    return sum(1 for path in project.rglob("*") if path.is_file())
+
+
+def per_call_us(function: Callable[[], object], number: int = 2000) -> float:
+    """Best of 5 timeit repeats, in microseconds per call."""
+    return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed copies per template")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+
+    with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
+        work = Path(tmp)
+        template = snapshot_template(work)
+        largest = time_copies(template, LARGEST, work, args.runs)
+        files = count_files(work / f"{template.name}-1")
+        trivial = trivial_template(work, files)
+        bare = time_copies(trivial, {}, work, args.runs)
+
+    answers = {
+        key: LARGEST[key]
+        for key in (
+            "service_name",
+            "node_type",
+            "operations",
+            "features",
+            "dependencies",
+            "integrations",
+        )
+    }
+    description = LARGEST["business_description"]
+    calls = {
+        "build_spec": lambda: node_spec.build_spec(answers),
+        "classify_node_type": lambda: node_spec.classify_node_type(description),
+        "detect_integrations": lambda: node_spec.detect_integrations(
+            LARGEST["domain"], LARGEST["operations"], LARGEST["features"], LARGEST["dependencies"]
+        ),
+        "select_base": lambda: node_spec.select_base("effect", LARGEST["features"]),
+    }
+
+    median_largest, median_bare = statistics.median(largest), statistics.median(bare)
+    rows = [
+        (
+            f"copier copy, largest variant ({files} files)",
+            f"{median_largest * 1000:.0f} ms",
+            f"median of {args.runs}",
+        ),
+        (
+            f"copier copy, trivial template ({files} files, no extensions)",
+            f"{median_bare * 1000:.0f} ms",
+            f"median of {args.runs}",
+        ),
+        (
+            "template overhead per copy",
+            f"{(median_largest - median_bare) * 1000:+.0f} ms",
+            f"x{median_largest / median_bare:.1f}",
+        ),
+        *(
+            (f"node_spec.{name}", f"{per_call_us(call):.1f} us", "per call, timeit")
+            for name, call in calls.items()
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    header = ("measurement", "time", "how")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    print(f"Python {sys.version.split()[0]}, copier {copier.__version__}")
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("-|-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
