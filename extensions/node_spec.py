@@ -66,7 +66,7 @@ _INTEGRATION_KEYWORDS: dict[str, tuple[str, ...]] = {
 
 # fmt: on
 # Mixins the custom-composition path may add, with the module each lives in. Every entry is
-# checked against the pinned omnibase_core by the template's tests (tests/test_extensions.py).
+# checked against the pinned omnibase_core by tests/test_node_spec.py.
 MIXIN_MODULES: dict[str, str] = {
     "MixinHealthCheck": "omnibase_core.mixins.mixin_health_check",
     "MixinMetrics": "omnibase_core.mixins.mixin_metrics",
