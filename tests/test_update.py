@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import TEMPLATE_ROOT, copier_choices, run_checks
+from service_redis import RedisServer
 
 OLD, NEW, MOVED = "0.1.0", "0.2.0", "0.3.0"
 
@@ -499,25 +500,35 @@ def test_update_brings_new_patterns_and_keeps_user_code(
 
 
 @pytest.mark.slow
-def test_update_that_adds_an_integration(template_repo: Path, tmp_path: Path) -> None:
-    """Changing an answer on update (`-d integrations=[redis]`) adds the integration's files."""
-    answers = {"node_type": "effect", "integrations": "[]"}
-    updated = generate_edit_update(template_repo, tmp_path, answers, {"integrations": '["redis"]'})
+def test_update_that_adds_an_integration(
+    template_repo: Path,
+    tmp_path: Path,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`-d integrations=["redis"]` on update moves a reducer's state into Redis; the user's
+    operations.py (unchanged, written for the in-memory store) keeps working through
+    OperationContext.state."""
+    answers = {"node_type": "reducer", "integrations": "[]"}
+    with_redis = {"integrations": '["redis"]'}
+    updated = generate_edit_update(template_repo, tmp_path, answers, with_redis)
 
     assert_clean_merge(updated)
     assert_user_edits_intact(updated, template_repo)
     assert_new_template_content(updated)
     assert_template_files_match_fresh_copy(
-        updated, template_repo, tmp_path, {**answers, "integrations": '["redis"]'}
+        updated, template_repo, tmp_path, {**answers, **with_redis}
     )
     (package,) = (updated.project / "src").iterdir()
     assert (package / "integrations" / "redis").is_dir()
-    assert "cache: RedisCache" in (package / "runtime" / "operation_context.py").read_text()
-    assert (
-        "redis"
-        in yaml.safe_load((updated.project / ".copier-answers.yml").read_text())["integrations"]
-    )
-    run_checks(updated.project)
+    assert (package / "stores" / "redis_state_store.py").is_file()
+    recorded = yaml.safe_load((updated.project / ".copier-answers.yml").read_text())
+    assert recorded["integrations"] == ["redis"]
+    # The project's tests (the generated Redis integration tests among them) meet a real Redis.
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    checked = run_checks(updated.project)
+    summary = re.findall(r"^\d+ passed.*$", checked.stdout, re.MULTILINE)
+    assert summary, checked.stdout[-3000:]
 
 
 # -- a release that moves a user-owned file ------------------------------------------------------
