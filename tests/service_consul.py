@@ -14,7 +14,8 @@ node uses, with the request and response shapes of the Consul HTTP API documenta
 Like an agent it runs every registered HTTP check itself: a GET of the check URL every
 Interval (the first after a random stagger within one interval, as Consul does), with the
 check's Timeout; 2xx is passing, 429 warning, anything else or no answer critical. A new
-check starts critical, Consul's default. Every request is recorded in `requests`; requests
+check starts critical, Consul's default. DeregisterCriticalServiceAfter is accepted but the
+stand-in never reaps a critical service. Every request is recorded in `requests`; requests
 to any other endpoint answer 404 and are recorded in `unhandled`, so tests can prove the node
 uses nothing else.
 """

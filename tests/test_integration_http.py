@@ -67,6 +67,10 @@ async def main():
     results["POST refused"] = await outcome(client, "POST", f"http://127.0.0.1:{{sys.argv[2]}}/")
     results["health"] = (await client.check_health()).status
     await client.stop()
+    client = HttpClient(ModelHttpSettings(), NodeLogger(uuid4(), "probe"))  # no base URL
+    await client.start()
+    results["GET relative without base"] = await outcome(client, "GET", "/")
+    await client.stop()
     print(json.dumps(results))
 
 asyncio.run(main())
@@ -153,6 +157,7 @@ def test_retries_only_idempotent_calls_and_maps_failures_to_onex_codes(
     assert results["GET refused"]["cause"] == "ConnectError"
     assert results["POST refused"]["code"] == "DEPENDENCY_UNAVAILABLE"
     assert results["health"] == "healthy"  # no health_url configured: nothing to probe
+    assert results["GET relative without base"]["code"] == "CONFIGURATION_ERROR"
     print(
         "\nhttp: "
         + ", ".join(f"{case} {result}" for case, result in results.items() if case != "health")
