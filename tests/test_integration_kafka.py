@@ -68,7 +68,7 @@ def test_generated_project_passes_its_checks_and_kafka_integration_tests(
     assert (project / "tests" / "integration" / "test_kafka_integration.py").is_file()
     summary = re.findall(r"^\d+ passed.*$", output, flags=re.MULTILINE)
     assert summary, output[-3000:]
-    # With a broker configured nothing may be skipped: the three Kafka tests ran and passed.
+    # With a broker configured nothing may be skipped: the Kafka integration tests ran and passed.
     assert "skipped" not in summary[-1], summary[-1]
     assert "all checks passed" in output
 
