@@ -1,9 +1,10 @@
 """Runs inside a generated project's .venv: keeps its node busy while the test cuts the broker.
 
-The node is the `onex.nodes` entry point of the package named by argv[1], built with its settings from the
-environment (so its KafkaEventPublisher talks to KAFKA_BOOTSTRAP_SERVERS). Operations run back to
-back on default requests until stdin says `stop`; health is sampled every 50 ms. Protocol on
-stdout, one JSON object per line:
+Usage: kafka_fault_driver.py PACKAGE OPERATION [OPERATION...]. The node is PACKAGE's
+`onex.nodes` entry point, with its settings from the environment (so its KafkaEventPublisher
+talks to KAFKA_BOOTSTRAP_SERVERS). Default requests for the OPERATIONs, in that order (writes
+before reads), run back to back until stdin says `stop`; health is sampled every 50 ms.
+Protocol on stdout, one JSON object per line:
 
     {"event": "running", "node_id": ..., "topics": [...], "dead_letter_topic": ...}
     stdin "stats" -> {"event": "stats", ...publisher stats...}
@@ -22,7 +23,7 @@ from typing import Any, get_type_hints
 
 
 async def main() -> None:
-    package = sys.argv[1]
+    package, cycle = sys.argv[1], sys.argv[2:]
     (entry,) = [e for e in entry_points(group="onex.nodes") if e.module.startswith(package + ".")]
     node_class = entry.load()
     topics = importlib.import_module(f"{package}.events.event_topics")
@@ -51,7 +52,7 @@ async def main() -> None:
     async def load() -> None:
         while not stop.is_set():
             try:
-                await node.handle(request_model())
+                await node.handle(request_model(operation=cycle[operations.total() % len(cycle)]))
                 operations["succeeded"] += 1
             except Exception as exc:  # every failure is counted and reported, none expected
                 operations["failed"] += 1
