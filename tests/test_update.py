@@ -97,7 +97,10 @@ def release_old_and_new(repo: Path) -> None:
     readme.write_text(text[:start] + (text[end + 1 :] if end != -1 else ""))
     for name in OLD_ONLY_IN:
         path = repo / name
-        path.write_text(OLD_ONLY_LINE + path.read_text())
+        # After the leading Jinja statements: a `{%-` below the line would eat its line break.
+        lines = path.read_text().splitlines(keepends=True)
+        first_text = next(i for i, line in enumerate(lines) if not line.startswith(("{%", "{#")))
+        path.write_text("".join([*lines[:first_text], OLD_ONLY_LINE, *lines[first_text:]]))
     commit_all(repo, "0.1.0: before the pre-commit hook and the Updating section")
     git(repo, "tag", OLD)
     git(repo, "revert", "--no-edit", "HEAD")
@@ -254,6 +257,11 @@ def generate_edit_update(
 ) -> Updated:
     """Generate at 0.1.0, commit, edit like a user, commit, `copier update` to the latest tag."""
     project = copy_at(repo, OLD, workdir / "ledger", answers)
+    # The old release really lacks the new patterns (else the update would prove nothing).
+    assert not (project / HOOK_CONFIG).exists()
+    assert UPDATING_HEADING not in (project / "README.md").read_text()
+    (handler,) = (project / "src").glob("*/nodes/node_*/handler.py")
+    assert handler.read_text().startswith(OLD_ONLY_LINE)
     git(project, "init", "-q", "-b", "main")
     commit_all(project, f"node generated at {OLD}")
     edits = edit_like_a_user(project)
