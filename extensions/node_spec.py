@@ -303,7 +303,7 @@ def classify_node_type(description: str) -> tuple[str, Decision]:
     scores: dict[str, list[str]] = {t: [] for t in NODE_TYPES}
     for word in words:
         for node_type, stems in _NODE_TYPE_KEYWORDS.items():
-            if any(word.startswith(stem) for stem in stems):
+            if word.startswith(stems):
                 scores[node_type].append(word)
     best = max(NODE_TYPES, key=lambda t: (len(scores[t]), -NODE_TYPES.index(t)))
     if not scores[best]:

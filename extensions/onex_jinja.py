@@ -6,7 +6,9 @@ same way, from beside it, rather than imported from an installed package.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,30 +82,36 @@ class OnexExtension(Extension):
         environment.tests["onex_is_read_operation"] = node_spec.is_read_operation
 
 
+# The answers' keys build_spec and decision_log read.
+_SPEC_KEYS = (
+    "service_name",
+    "package_name",
+    "node_type",
+    "operations",
+    "features",
+    "dependencies",
+    "integrations",
+    "business_description",
+    "domain",
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _spec_and_decisions(answers_json: str) -> tuple[Any, tuple[Any, ...]]:
+    answers = json.loads(answers_json)
+    spec = node_spec.build_spec(answers)
+    return spec, node_spec.decision_log(spec, answers)
+
+
 class OnexContext(ContextHook):
     """Adds `spec` (a NodeSpec) and its decision log once every answer is known."""
 
     def hook(self, context: dict[str, Any]) -> None:
         if context.get("_copier_phase") == "prompt" or "operations" not in context:
             return
-        answers = {
-            key: context.get(key)
-            for key in (
-                "service_name",
-                "package_name",
-                "node_type",
-                "operations",
-                "features",
-                "dependencies",
-                "integrations",
-            )
-        }
-        context["spec"] = node_spec.build_spec(answers)
-        context["decisions"] = node_spec.decision_log(
-            context["spec"],
-            {
-                **answers,
-                "business_description": context.get("business_description"),
-                "domain": context.get("domain"),
-            },
-        )
+        # Copier builds a context for every path part and file it renders (~900 per project):
+        # derive once per set of answers. Both results are immutable, so sharing them is safe.
+        answers = {key: context.get(key) for key in _SPEC_KEYS}
+        spec, decisions = _spec_and_decisions(json.dumps(answers, sort_keys=True, default=str))
+        context["spec"] = spec
+        context["decisions"] = decisions
