@@ -7,9 +7,10 @@ and `cut()` takes the broker away from every client at once (open connections ar
 ones refused) until `restore()`.
 
 What tansu 0.6.0 (memory storage) does not do, checked here: it refuses aiokafka's idempotent
-producer. aiokafka 0.14 sends InitProducerId v0 (no producer_id/epoch fields) and tansu answers
-UNKNOWN_SERVER_ERROR (-1) to that form; see test_integration_kafka.py, which proves it. So tests
-run the generated publisher with `<PREFIX>KAFKA_ENABLE_IDEMPOTENCE=false` (acks=all still holds).
+producer. tansu grants producer ids only to InitProducerId v3+ requests (producer_id/epoch -1)
+and answers v0-v2 with UNKNOWN_SERVER_ERROR (-1); aiokafka 0.14 sends only v0.
+test_integration_kafka.py proves both. So tests run the generated publisher with
+`<PREFIX>KAFKA_ENABLE_IDEMPOTENCE=false` (acks=all still holds).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import asyncio
 import json
 import os
 import re
+import socket
+import struct
 import subprocess
 import time
 from collections import Counter
@@ -73,12 +75,45 @@ def test_generated_project_passes_its_checks_and_kafka_integration_tests(
     assert "all checks passed" in output
 
 
+def init_producer_id(bootstrap: str, version: int) -> tuple[int, int]:
+    """(error_code, producer_id) of a raw InitProducerId request (no transactional id)."""
+    host, port = bootstrap.split(":")
+    header = struct.pack(">hhih", 22, version, 1, 5) + b"probe"
+    if version < 2:
+        message = header + struct.pack(">hi", -1, 60_000)
+    else:  # flexible versions: tagged fields, compact strings; v3 adds producer id and epoch
+        ids = struct.pack(">qh", -1, -1) if version >= 3 else b""
+        message = header + b"\x00" + b"\x00" + struct.pack(">i", 60_000) + ids + b"\x00"
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(struct.pack(">i", len(message)) + message)
+        reply = connection.makefile("rb")
+        body = reply.read(struct.unpack(">i", reply.read(4))[0])
+    # correlation id, (a tag buffer in flexible versions), throttle time, then the answer
+    _, error_code, producer_id = struct.unpack_from(">ihq", body, 5 if version >= 2 else 4)
+    return error_code, producer_id
+
+
 def test_tansu_refuses_aiokafkas_idempotent_producer(kafka_service: KafkaService) -> None:
     """Why the tests run the publisher with idempotence off (kept, so a fixed tansu shows up).
 
-    aiokafka 0.14 asks for a producer id with InitProducerId v0; tansu 0.6.0 answers that form
-    with UNKNOWN_SERVER_ERROR. acks=all producers without idempotence work.
+    tansu 0.6.0 grants producer ids only to InitProducerId v3 and later (which carry
+    producer_id/epoch -1) and answers v0-v2 with UNKNOWN_SERVER_ERROR (-1); aiokafka 0.14
+    implements only v0, so its idempotent producer cannot start here. acks=all without
+    idempotence works. Apache Kafka accepts every version.
     """
+    assert [init_producer_id(kafka_service.bootstrap, v)[0] for v in range(5)] == [-1] * 3 + [0] * 2
+
+    async def start_idempotent_aiokafka_producer() -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=kafka_service.bootstrap, acks="all", enable_idempotence=True
+        )
+        try:
+            await producer.start()
+        finally:
+            await producer.stop()
+
+    with pytest.raises(UnknownError):
+        asyncio.run(start_idempotent_aiokafka_producer())
 
     async def probe() -> int:
         idempotent = AIOKafkaProducer(
