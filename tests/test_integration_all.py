@@ -1,0 +1,63 @@
+"""All five integrations in one node, each against its real server (Consul: the agent stand-in).
+
+One effect project with postgres, kafka, redis, http and consul is generated and its own checks
+run with every service address set, so none of its integration tests is skipped: the records go
+to PostgreSQL, the events to the tansu broker, the health probes reach Redis, the HTTP upstream
+and the Consul stand-in, and the service registers with the stand-in and deregisters on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import generate, run_checks
+from service_consul import ConsulAgentStandIn
+from service_http import HttpUpstream
+from service_kafka import KafkaService
+from service_postgres import PostgresServer
+from service_redis import RedisServer
+
+pytestmark = [pytest.mark.slow]
+
+SERVICE = "order_ledger"
+PREFIX = SERVICE.upper() + "_"
+
+
+def test_all_five_integrations_pass_their_checks_against_real_services(
+    copie: Any,
+    kafka_service: KafkaService,
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    http_upstream: HttpUpstream,
+    consul_stand_in: ConsulAgentStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project: Path = generate(
+        copie,
+        service_name=SERVICE,
+        node_type="effect",
+        operations=["record_order", "get_order"],
+        integrations=["postgres", "kafka", "redis", "http", "consul"],
+    )
+    for folder in ("postgres", "kafka", "redis", "http", "consul"):
+        assert (project / "src" / SERVICE / "integrations" / folder).is_dir(), folder
+    monkeypatch.setenv("DATABASE_URL", postgres_server.create_database("all_five"))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_service.bootstrap)
+    # tansu refuses aiokafka's idempotent producer (see service_kafka.py); acks=all still holds.
+    monkeypatch.setenv(f"{PREFIX}KAFKA_ENABLE_IDEMPOTENCE", "false")
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv(f"{PREFIX}HTTP_CLIENT_BASE_URL", http_upstream.base_url)
+    monkeypatch.setenv(f"{PREFIX}HTTP_CLIENT_HEALTH_URL", "/health")
+    monkeypatch.setenv("CONSUL_HTTP_ADDR", consul_stand_in.http_addr)
+
+    completed = run_checks(project)
+
+    summary = re.findall(r"^\d+ passed.*$", completed.stdout, re.MULTILINE)
+    assert summary, completed.stdout[-3000:]
+    assert "skipped" not in summary[-1], f"integration tests were skipped: {summary[-1]}"
+    assert int(postgres_server.psql(f"SELECT count(*) FROM {SERVICE}_records", "all_five")) > 0
+    assert http_upstream.count("GET", "/health") >= 1
+    print(f"\nall five integrations: {summary[-1]}")
