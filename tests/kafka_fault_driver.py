@@ -30,7 +30,7 @@ async def main() -> None:
     request_model = get_type_hints(node_class.handle)["request"]
     node = node_class()
     await node.startup()
-    publisher = node._resources._kafka  # the KafkaEventPublisher under test
+    publisher = node.resources._kafka  # the KafkaEventPublisher under test
     assert publisher is not None, "no Kafka publisher: is the kafka integration generated?"
     print(
         json.dumps(
