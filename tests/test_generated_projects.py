@@ -13,6 +13,7 @@ post-generation task does the checks) and one deliberately broken project.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -82,6 +83,9 @@ MATRIX: list[Any] = [
     ),
 ]
 
+# No service is configured for the CLI run, whatever the machine's environment says.
+SERVICE_VARIABLES = {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "CONSUL_HTTP_ADDR"}
+
 # Files the checks create: not generated, not scanned.
 TOOL_OUTPUT = {
     ".venv",
@@ -135,18 +139,24 @@ def assert_cli_handles_first_operation(project: Path, spec: node_spec.NodeSpec) 
     completed = subprocess.run(
         [str(command), "--input", json.dumps({"operation": operation})],
         cwd=project,
+        env={k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     output = json.loads(completed.stdout.strip().splitlines()[-1])
-    if spec.node_type == "effect" and not any(
-        not node_spec.is_read_operation(op) for op in spec.operations
-    ):
-        # A read-only effect node has nothing stored yet: a clean NOT_FOUND, as JSON.
+    expected_error = None
+    if spec.node_type == "effect" and "postgres" in spec.integrations:
+        # Records live in PostgreSQL, which this run does not configure: a clear JSON error.
+        expected_error = ("CONFIGURATION_ERROR", "DATABASE_URL")
+    elif spec.node_type == "effect" and all(map(node_spec.is_read_operation, spec.operations)):
+        # A read-only effect node has nothing stored yet.
+        expected_error = ("NOT_FOUND", "no record stored")
+    if expected_error:
         assert completed.returncode == 1, completed.stderr[-3000:]
-        assert "NOT_FOUND" in output["error_code"]
+        assert expected_error[0] in output["error_code"]
+        assert expected_error[1] in output["message"]
         return
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert output["operation"] == operation
