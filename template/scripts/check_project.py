@@ -21,6 +21,7 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mypy --strict", ("mypy", "src", "tests")),
     ("pytest", ("pytest", "-q", "-p", "no:cacheprovider")),
     ("onex validate --strict", ("onex", "validate", "--strict", "src")),
+    ("onex-validate-topics", ("onex-validate-topics", "src")),
     ("onex compliance check", ("onex", "compliance", "check", "--repo-root", "src")),
 )
 RERUN_ALL = "scripts/check_project.py"
