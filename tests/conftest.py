@@ -85,10 +85,9 @@ def node_class_path(project: Path) -> tuple[str, str]:
     return f"{spec.package_name}.nodes.{spec.node_name}.handler", spec.class_name
 
 
-def _check_script() -> Any:
-    """The generated projects' scripts/check_project.py, loaded from the template."""
-    path = TEMPLATE_ROOT / "template" / "scripts" / "check_project.py"
-    spec = importlib.util.spec_from_file_location("template_check_project", path)
+def load_script(path: Path) -> Any:
+    """A script of the template (not on any import path) loaded as a module."""
+    spec = importlib.util.spec_from_file_location(f"template_{path.stem}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -98,7 +97,8 @@ def _check_script() -> Any:
 
 def sync_environment(project: Path) -> Path:
     """Create `project`'s .venv exactly as check_project.py does (its `uv sync` step only)."""
-    check = _check_script()
+    # The generated projects' own check script, so this matches what their task does.
+    check = load_script(TEMPLATE_ROOT / "template" / "scripts" / "check_project.py")
     uv = check.find_uv()
     python = check.find_python(uv) if uv else None
     assert uv, "uv is needed (see scripts/test-all.sh)"

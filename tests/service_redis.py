@@ -15,14 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from ports import free_port
 
 PASSWORD = "redis-test-secret"  # a throwaway server's password
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

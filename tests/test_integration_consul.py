@@ -10,7 +10,6 @@ import json
 import os
 import select
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -27,6 +26,7 @@ from conftest import (
     run_python,
     sync_environment,
 )
+from ports import free_port
 from service_consul import ConsulAgentStandIn, wait_until
 
 pytestmark = pytest.mark.slow
@@ -71,12 +71,6 @@ def test_checks_and_integration_tests_pass_against_the_stand_in(
         body["id"] for body in consul_stand_in.registrations
     )
     assert consul_stand_in.unhandled == []
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get_health(port: int) -> dict[str, Any]:

@@ -6,12 +6,12 @@ Attempts are counted at the server, not taken from the client's own account.
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import generate, project_spec, run_checks, run_python, sync_environment
+from ports import free_port
 from service_http import HttpUpstream
 
 pytestmark = pytest.mark.slow
@@ -100,12 +100,6 @@ def test_checks_and_integration_tests_pass_against_a_real_upstream(
     assert any(path.startswith("/onex-integration-test-") for _, path in http_upstream.requests)
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_retries_only_idempotent_calls_and_maps_failures_to_onex_codes(
     http_project: Path,
     http_upstream: HttpUpstream,
@@ -114,7 +108,7 @@ def test_retries_only_idempotent_calls_and_maps_failures_to_onex_codes(
     code = PROBE.format(package=package, max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS)
     completed = run_python(
         http_project,
-        f"import sys; sys.argv[1:] = [{http_upstream.base_url!r}, '{closed_port()}']\n{code}",
+        f"import sys; sys.argv[1:] = [{http_upstream.base_url!r}, '{free_port()}']\n{code}",
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     results = json.loads(completed.stdout.splitlines()[-1])

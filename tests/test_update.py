@@ -12,7 +12,6 @@ the project's own checks (ruff, mypy --strict, pytest, onex validate) pass.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -26,7 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, copier_choices, run_checks
+from conftest import TEMPLATE_ROOT, copier_choices, load_script, run_checks
 from service_redis import RedisServer
 
 OLD, NEW, MOVED = "0.1.0", "0.2.0", "0.3.0"
@@ -401,15 +400,6 @@ def test_skip_if_exists_globs_match_the_user_owned_files(
         expected.add(f"{node}/models/model_ledger_state.py")
     owned = {f for f in _walk(project) if is_user_owned(f, template_repo)}
     assert owned == expected
-
-
-def load_script(path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_hook_script_refuses_conflict_markers_and_accepts_clean_files(tmp_path: Path) -> None:
