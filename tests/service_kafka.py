@@ -53,21 +53,28 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
+        self._forwarding = True  # client -> broker; answers always flow back while connected
 
     def start(self) -> None:
         self._thread.start()
         self.restore()
 
-    def cut(self) -> None:
-        """Reset every open connection and refuse new ones: the broker is unreachable."""
-        self._call(self._cut())
+    def cut(self, *, drain_seconds: float = 0.0) -> None:
+        """Make the broker unreachable: refuse new connections and reset the open ones.
+
+        Without `drain_seconds` the reset is immediate, as in a network failure: an answer on
+        its way back is lost, so the client cannot know whether the broker stored what it sent.
+        With it, nothing more reaches the broker, but for that long its answers to what already
+        did still reach the client (a broker going away cleanly): no acknowledgement is lost.
+        """
+        self._call(self._cut(drain_seconds))
 
     def restore(self) -> None:
         """Accept connections again."""
         self._call(self._listen())
 
     def close(self) -> None:
-        self._call(self._cut())
+        self._call(self._cut(0.0))
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
@@ -75,13 +82,16 @@ class TcpProxy:
         asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
 
     async def _listen(self) -> None:
+        self._forwarding = True
         if self._server is None:
             self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
-    async def _cut(self) -> None:
+    async def _cut(self, drain_seconds: float) -> None:
         server, self._server = self._server, None
         if server is not None:
             server.close()
+        self._forwarding = False
+        await asyncio.sleep(drain_seconds)
         for writer in list(self._open):
             writer.transport.abort()
         self._open.clear()
@@ -94,13 +104,19 @@ class TcpProxy:
             return
         self.connections += 1
         self._open.update((client_w, broker_w))
-        await asyncio.gather(self._pump(client_r, broker_w), self._pump(broker_r, client_w))
+        await asyncio.gather(
+            self._pump(client_r, broker_w, to_broker=True),
+            self._pump(broker_r, client_w, to_broker=False),
+        )
         self._open.difference_update((client_w, broker_w))
 
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, to_broker: bool
+    ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                if to_broker and not self._forwarding:
+                    continue  # cut: what the client sends now never reaches the broker
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()
