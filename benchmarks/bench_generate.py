@@ -7,7 +7,8 @@ Prints one table:
   extensions. Both templates are copied from plain folders (this template is snapshotted out of
   git first), so the difference is rendering: the questionnaire's validators and defaults, the
   node_spec context hook and the templates themselves;
-- the per-call cost of node_spec's functions (timeit, microseconds per call).
+- the per-call cost of node_spec's functions (timeit, microseconds per call), and of the
+  import collapsing (python_imports.collapse_imports) over every Python module of one copy.
 
 Run: `uv run python benchmarks/bench_generate.py [--runs 5]`
 """
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "extensions"))
 
 import node_spec  # noqa: E402  (found through the path set just above)
+from python_imports import collapse_imports  # noqa: E402
 
 LARGEST: dict[str, Any] = {
     "service_name": "order_fulfilment",
@@ -113,6 +115,7 @@ def main() -> int:
         template = snapshot_template(work)
         largest = time_copies(template, LARGEST, work, args.runs)
         files = count_files(work / f"{template.name}-1")
+        modules = [path.read_text() for path in (work / f"{template.name}-1").rglob("*.py")]
         trivial = trivial_template(work, files)
         bare = time_copies(trivial, {}, work, args.runs)
 
@@ -157,6 +160,11 @@ def main() -> int:
         *(
             (f"node_spec.{name}", f"{per_call_us(call):.1f} us", "per call, timeit")
             for name, call in calls.items()
+        ),
+        (
+            f"python_imports.collapse_imports, all {len(modules)} modules of one copy",
+            f"{per_call_us(lambda: [collapse_imports(m) for m in modules], number=50):.0f} us",
+            "per copy, timeit",
         ),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
