@@ -281,7 +281,10 @@ def dependencies_error(dependencies: object) -> str:
 
 
 def port_error(port: object) -> str:
-    if isinstance(port, bool) or not isinstance(port, int) or not 1024 <= port <= 65535:
+    # The question is a string (Copier's int cast fails with a bare traceback on "abc"), so a
+    # port comes as digits; a PRD file's YAML may still give an int.
+    number = int(port) if isinstance(port, str) and re.fullmatch(r"[0-9]+", port) else port
+    if isinstance(number, bool) or not isinstance(number, int) or not 1024 <= number <= 65535:
         return f"http_port must be a whole number from 1024 to 65535; got {port!r}"
     return ""
 

@@ -53,9 +53,10 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     (
         {"http_port": 80},
         "Validation error for question 'http_port': http_port must be a whole number from 1024 "
-        "to 65535; got 80",
+        "to 65535; got '80'",
     ),
-    ({"http_port": 70000}, "http_port must be a whole number from 1024 to 65535; got 70000"),
+    ({"http_port": 70000}, "http_port must be a whole number from 1024 to 65535; got '70000'"),
+    ({"http_port": "abc"}, "http_port must be a whole number from 1024 to 65535; got 'abc'"),
     ({"features": "caching"}, "features must be a list of non-empty strings; got 'caching'"),
     ({"dependencies": ["postgres"]}, "dependencies must be a mapping of name to version"),
     # Valid one by one, but together they name one topic twice: refused while rendering.
@@ -126,6 +127,11 @@ def copier_cli(*args: str) -> subprocess.CompletedProcess[str]:
             ["-d", "service_name=9lives"],
             "Validation error for question 'service_name': service_name '9lives' is not a "
             "snake_case identifier",
+        ),
+        (
+            ["-d", "http_port=abc"],
+            "Validation error for question 'http_port': http_port must be a whole number from "
+            "1024 to 65535; got 'abc'",
         ),
         (
             ["--data-file", str(DATA / "prd_bad.yaml")],

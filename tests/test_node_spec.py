@@ -535,7 +535,11 @@ def test_build_spec_reports_the_first_bad_answer() -> None:
         (65536, False),
         (0, False),
         (True, False),
-        ("8080", False),
+        ("8080", True),  # the question's own type: digits
+        ("80", False),
+        ("abc", False),
+        (" 8080", False),
+        ("8080.0", False),
         (8080.0, False),
     ],
 )
