@@ -36,10 +36,11 @@ _FRAMEWORK_NAMES = frozenset(
         "requests", "rpds", "ruamel", "ruff", "strictyaml", "tree_sitter", "tree_sitter_python",
         "typing_extensions", "typing_inspection", "tzdata", "urllib3", "yaml", "yarl",
         # not installed, but the ONEX family and the tools around a project
-        "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier", "uv", "tests", "src",
-        "scripts",
+        "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier", "uv",
     }
 )
+# The generated project's own top-level folders.
+_PROJECT_FOLDERS = frozenset({"tests", "src", "scripts"})
 _GENERATED_NAMES = frozenset({"handle", "startup", "shutdown", "main", "nodes", "runtime"})
 # omnibase_core's validator bans these as function names ("patterns" check).
 _BANNED_FUNCTION_NAMES = frozenset(
@@ -279,12 +280,16 @@ def _collision_error(name: str, what: str) -> str:
         return f"{what} {_shown(name)} would shadow the standard library module"
     if name in _FRAMEWORK_NAMES or name.startswith("omnibase"):
         return f"{what} {_shown(name)} would shadow a package the node installs"
+    if name in _PROJECT_FOLDERS:
+        return f"{what} {_shown(name)} is the name of a folder of the generated project"
     return ""
 
 
 def operations_error(operations: object) -> str:
     if not isinstance(operations, list | tuple) or not operations:
-        return f"operations must be a YAML list, e.g. [create_order]; got {_shown(operations)}"
+        return (
+            f"operations must be a non-empty YAML list, e.g. [get_order]; got {_shown(operations)}"
+        )
     seen: set[str] = set()
     for op in operations:
         if err := identifier_error(op, "operation"):

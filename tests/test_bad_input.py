@@ -43,12 +43,12 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"business_description": "  "}, "business_description must not be empty"),
     (
         {"operations": []},
-        "Validation error for question 'operations': operations must be a YAML list",
+        "Validation error for question 'operations': operations must be a non-empty YAML list",
     ),
     (
         {"operations": "create_record"},
-        "Validation error for question 'operations': operations must be a YAML list, e.g. "
-        "[create_order]; got 'create_record'",
+        "Validation error for question 'operations': operations must be a non-empty YAML "
+        "list, e.g. [get_order]; got 'create_record'",
     ),
     ({"operations": ["run"]}, "operation 'run' is banned by onex validate"),
     ({"operations": ["get_order", "get_order"]}, "operation 'get_order' is listed twice"),
@@ -183,8 +183,8 @@ dependencies: {postgres: asyncpg}
         # same strings; these prove the command line gets the same message)
         (
             ["-d", "operations=create_record"],
-            "Validation error for question 'operations': operations must be a YAML list, e.g. "
-            "[create_order]; got 'create_record'",
+            "Validation error for question 'operations': operations must be a non-empty YAML "
+            "list, e.g. [get_order]; got 'create_record'",
         ),
         (
             ["-d", "dependencies=postgres"],

@@ -626,18 +626,22 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         "package_name 'asyncio' would shadow the standard library module",
     ),
     ({"package_name": "redis"}, "package_name 'redis' would shadow a package the node installs"),
+    ({"package_name": "tests"}, "package_name 'tests' is the name of a folder of the generated"),
     (
         {"node_type": "sink"},
         "node_type must be effect, compute, reducer or orchestrator; got 'sink'",
     ),
     ({"node_type": None}, "node_type must be effect, compute, reducer or orchestrator; got None"),
-    ({"operations": []}, "operations must be a YAML list, e.g. [create_order]; got []"),
+    ({"operations": []}, "operations must be a non-empty YAML list, e.g. [get_order]; got []"),
     (
         {"operations": "create_order"},
-        "operations must be a YAML list, e.g. [create_order]; got 'create_order'",
+        "operations must be a non-empty YAML list, e.g. [get_order]; got 'create_order'",
     ),
-    ({"operations": None}, "operations must be a YAML list, e.g. [create_order]; got None"),
-    ({"operations": {"create_order": 1}}, "operations must be a YAML list"),
+    (
+        {"operations": None},
+        "operations must be a non-empty YAML list, e.g. [get_order]; got None",
+    ),
+    ({"operations": {"create_order": 1}}, "operations must be a non-empty YAML list"),
     ({"operations": ["Get-Order"]}, "operation 'Get-Order' is not snake_case"),
     ({"operations": [7]}, "operation must be a snake_case name; got 7"),
     ({"operations": ["b" * 41]}, "is longer than 40 characters"),
@@ -853,6 +857,7 @@ def every_message() -> list[str]:
         *keyword.softkwlist,
         *sorted(sys.stdlib_module_names),
         *sorted(node_spec._FRAMEWORK_NAMES),
+        *sorted(node_spec._PROJECT_FOLDERS),
         "omnibase_" + "x" * 31,
     ]
     messages = [
@@ -896,6 +901,7 @@ def test_every_message_fits_an_80_column_line() -> None:
         "is a Python keyword",
         "would shadow the standard library",
         "would shadow a package",
+        "is the name of a folder",
         "must be effect, compute",
         "is banned by onex validate",
         "would shadow a name the generated code uses",
