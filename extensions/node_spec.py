@@ -35,12 +35,12 @@ _FRAMEWORK_NAMES = frozenset(
         "pydantic_settings", "pygments", "pytest", "pytest_asyncio", "redis", "referencing",
         "requests", "rpds", "ruamel", "ruff", "strictyaml", "tree_sitter", "tree_sitter_python",
         "typing_extensions", "typing_inspection", "tzdata", "urllib3", "yaml", "yarl",
-        # not installed, but the ONEX family and the tools around a project
-        "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier", "uv",
+        # not installed, but the ONEX family, and the generator
+        "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier",
     }
 )
-# The generated project's own top-level folders.
-_PROJECT_FOLDERS = frozenset({"tests", "src", "scripts"})
+# Top-level folders of the generated project that pytest and the src layout import from.
+_PROJECT_FOLDERS = frozenset({"tests", "src"})
 _GENERATED_NAMES = frozenset({"handle", "startup", "shutdown", "main", "nodes", "runtime"})
 # omnibase_core's validator bans these as function names ("patterns" check).
 _BANNED_FUNCTION_NAMES = frozenset(
@@ -121,8 +121,8 @@ REFUSED_FEATURES: dict[str, str] = {
     "resilience": _LATER,
     "circuit_breaker": _LATER,
     "fault_tolerance": _LATER,
-    "cli": "every node has a command line already: <package> --help",
-    "command_line": "every node has a command line already: <package> --help",
+    "cli": "the node's console script is its command line",
+    "command_line": "the node's console script is its command line",
     "state_machine": _LATER,
     "canonical_yaml": _LATER,
     "stamping": _LATER,

@@ -117,6 +117,8 @@ def test_every_refused_feature_says_why(feature: str) -> None:
     message = node_spec.features_error([feature])
     assert message == f"{feature}: {node_spec.REFUSED_FEATURES[feature]}"
     assert message == node_spec.feature_error(feature)
+    # the questionnaire shows it as a disabled choice: "   - retry (retry: not yet ...)"
+    assert len(f"   - {feature} ({message})") <= node_spec.MAX_MESSAGE
 
 
 def test_features_page_documents_the_catalogue() -> None:
