@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import copier._cli as copier_cli_module
+import copier_answers
 import node_spec
 import pytest
 import yaml
 from conftest import TEMPLATE_ROOT
+from copier._jinja_ext import SandboxedEnvironment
+from copier._user_data import AnswersMap, Question, parse_yaml_list
 
 DATA = Path(__file__).parent / "data"
 
@@ -201,8 +205,9 @@ dependencies: {postgres: asyncpg}
 def test_cli_refuses_bad_answers(tmp_path: Path, args: list[str], message: str) -> None:
     destination = tmp_path / "project"
     completed = copier_cli(*args, str(TEMPLATE_ROOT), str(destination))
-    assert completed.returncode != 0
-    # Copier prints its traceback first; the message is the last line of stderr.
+    assert completed.returncode == 1
+    # One line, no traceback (extensions/copier_answers.py).
+    assert "Traceback" not in completed.stderr
     assert message in completed.stderr.strip().splitlines()[-1]
     assert not destination.exists()
 
@@ -212,7 +217,8 @@ def test_cli_refuses_a_prd_feature_with_its_reason(tmp_path: Path) -> None:
     prd.write_text(PRD_RETRY)
     destination = tmp_path / "project"
     completed = copier_cli("--data-file", str(prd), str(TEMPLATE_ROOT), str(destination))
-    assert completed.returncode != 0
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
     last = completed.stderr.strip().splitlines()[-1]
     assert last.endswith("Invalid choice for 'features': retry: not yet supported (issue 11)")
     assert not destination.exists()
@@ -223,7 +229,8 @@ def test_cli_refuses_an_unknown_feature_listing_the_known_ones(tmp_path: Path) -
     completed = copier_cli(
         "-d", "features=[caching, retries]", str(TEMPLATE_ROOT), str(destination)
     )
-    assert completed.returncode != 0
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
     last = completed.stderr.strip().splitlines()[-1]
     assert "Invalid choice for 'features': 'retries' is not in [" in last
     known = last.split(" is not in ", 1)[1]
@@ -231,10 +238,56 @@ def test_cli_refuses_an_unknown_feature_listing_the_known_ones(tmp_path: Path) -
     assert not destination.exists()
 
 
-def test_copier_still_needs_the_plain_string_workaround() -> None:
-    """extensions/copier_answers.py exists because Copier's own parse names no question. When
-    this fails, Copier reports plain-string list answers itself: drop that extension."""
-    from copier._user_data import parse_yaml_list
+# -- extensions/copier_answers.py: each workaround, and that Copier still needs it -----------------
 
+
+def test_copier_still_names_no_question_for_a_plain_string_list() -> None:
+    """When this fails, Copier names the question itself: drop the TypeError branch."""
     with pytest.raises(TypeError, match=r"^Not a YAML list: 'caching'$"):
         parse_yaml_list("caching")
+
+
+def test_copier_still_prints_a_traceback_for_a_refused_answer() -> None:
+    """Copier's command line lets a ValueError through (a traceback) and prints a
+    UserMessageError as its message: when this fails, drop AnswerError."""
+
+    def refuse(error: Exception) -> int:
+        raise error
+
+    with pytest.raises(ValueError, match="refused"):
+        copier_cli_module._handle_exceptions(lambda: refuse(ValueError("refused")))
+    answer_error = copier_answers.AnswerError("refused")
+    assert copier_cli_module._handle_exceptions(lambda: refuse(answer_error)) == 1
+    assert isinstance(answer_error, ValueError)
+
+
+def a_question(validator: str) -> Question:
+    return Question(
+        var_name="service_name",
+        answers=AnswersMap(),
+        context={},
+        jinja_env=SandboxedEnvironment(),
+        type="str",
+        validator=validator,
+    )
+
+
+def test_prompt_shows_the_validators_message_without_copiers_prefix() -> None:
+    load_extension()
+    question = a_question("{{ 'bad name' if service_name != 'ok' }}")
+    validate = question.get_questionary_structure()["validate"]
+    assert validate("nope") == "bad name"
+    assert validate("ok") is True
+    # Copier's own prompt puts the prefix first (46 of the line's 80 columns here):
+    original = Question.get_questionary_structure.__wrapped__  # type: ignore[attr-defined]
+    prefixed = original(question)["validate"]("nope")
+    assert prefixed == "Validation error for question 'service_name': bad name"
+    # and the data path keeps the prefix naming the question, in an error printed as one line
+    # (its class is the one of whichever copy of the extension installed the wrappers first)
+    with pytest.raises(ValueError, match=r"^Validation error for question 'service_name': bad"):
+        question.validate_answer("nope")
+
+
+def load_extension() -> None:
+    """Install the wrappers as Copier does, by building an environment with the extension."""
+    SandboxedEnvironment(extensions=[copier_answers.AnswerMessagesExtension])
