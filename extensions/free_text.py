@@ -33,9 +33,10 @@ def text_error(value: object, question: str, *, allow_empty: bool = False) -> st
     """Why `value` cannot be the free-text answer to `question`, or "" when it can.
 
     Refused: non-strings, blank text (unless `allow_empty`), text longer than MAX_LENGTH,
-    control characters other than whitespace (NUL, BEL, ESC, ...; they mean nothing in a
-    description and some formats cannot hold them), and lone surrogates (not Unicode text;
-    no UTF-8 file can hold them). Every message names the question and fits 80 columns.
+    control characters other than tab, newline and carriage return (NUL, ESC...: they mean
+    nothing in a description, TOML cannot hold them raw, and Copier's answers file turns
+    NEL, U+0085, into a line break), and lone surrogates (not Unicode text; no UTF-8 file can
+    hold them). Every message names the question and fits 80 columns.
     """
     if not isinstance(value, str):
         return f"{question} must be text; got {type(value).__name__}"
@@ -46,7 +47,7 @@ def text_error(value: object, question: str, *, allow_empty: bool = False) -> st
         return f"{question} is {len(value)} characters long; the limit is {limit}"
     for char in value:
         category = unicodedata.category(char)
-        if category == "Cc" and not char.isspace():
+        if category == "Cc" and char not in "\t\n\r":
             return f"{question} contains control character U+{ord(char):04X}; remove it"
         if category == "Cs":
             return f"{question} contains U+{ord(char):04X}, a lone surrogate; remove it"
