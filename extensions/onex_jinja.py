@@ -80,6 +80,20 @@ class OnexExtension(Extension):
         environment.globals["onex_detect_integrations"] = _detect
         environment.globals["onex_is_read_operation"] = node_spec.is_read_operation
         environment.tests["onex_is_read_operation"] = node_spec.is_read_operation
+        # Free text (business_description, domain) into each file format: extensions/free_text.py,
+        # loaded by path like node_spec.py, and not kept in sys.modules (nothing reuses it).
+        loader = importlib.util.spec_from_file_location(
+            "onex_template_free_text", Path(__file__).with_name("free_text.py")
+        )
+        assert loader is not None
+        assert loader.loader is not None
+        free_text = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(free_text)
+        environment.filters["onex_text_check"] = free_text.text_error
+        environment.filters["onex_toml"] = free_text.toml_string
+        environment.filters["onex_yaml"] = free_text.yaml_scalar
+        environment.filters["onex_docstring"] = free_text.python_docstring
+        environment.filters["onex_markdown"] = free_text.markdown_text
 
 
 # The answers' keys build_spec and decision_log read.
