@@ -365,23 +365,36 @@ def test_a_database_outage_mid_stream_is_retried_and_nothing_is_committed_and_fo
 
 def test_sigterm_and_restart_rounds_drain_and_lose_nothing(run: Run) -> None:
     run.settings[f"{PREFIX}KAFKA_DRAIN_TIMEOUT_SECONDS"] = "10"
-    records = [run.command(n) for n in range(60)]
-    sender = threading.Thread(target=run.send, args=(records, 20.0))
-    sender.start()
     exits: list[tuple[int, float]] = []
-    for _ in range(3):  # rounds: serve a while, SIGTERM in the middle of the stream, restart
+    backlog_at_sigterm: list[int] = []
+    for round_number in range(3):
+        # Each round: a burst of commands, SIGTERM as soon as the node is working through it
+        # (so commands are in hand and more are waiting), then the next round restarts it.
         node = run.start_node()
-        time.sleep(0.8)
+        before = len(run.stored())
+        run.send([run.command(round_number * 100 + n) for n in range(30)])
+        deadline = time.monotonic() + 30
+        while len(run.stored()) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
         exits.append(run.stop_node(node))
+        backlog_at_sigterm.append(len(run.sent) - len(run.stored()))
     last = run.start_node()
-    sender.join(timeout=60)
     stored = run.wait_until_settled()
     exits.append(run.stop_node(last))
     dead = run.dead_letters()
+    drained_late = sum(
+        log.read_text().count("drain timed out") for log in run.logs.glob("node-*.log")
+    )
 
-    counts = run.count(stored, dead) | {"exits (code, seconds)": exits}
+    counts = run.count(stored, dead) | {
+        "backlog at each SIGTERM": backlog_at_sigterm,
+        "exits (code, seconds)": [(code, round(seconds, 1)) for code, seconds in exits],
+        "drains timed out": drained_late,
+    }
     assert_nothing_lost_or_doubled(counts)
     assert counts["dead-lettered"] == 0
+    assert any(backlog_at_sigterm), "no SIGTERM came while commands were waiting"
+    assert drained_late == 0, "a command in hand did not finish within the drain timeout"
     assert all(code == 0 and seconds < 30 for code, seconds in exits), exits
 
 
