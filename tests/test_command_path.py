@@ -38,7 +38,9 @@ from conftest import generate, project_python, project_spec, sync_environment
 from service_kafka import KafkaService
 from service_postgres import PostgresServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("kafka")]
+# A group of its own, so it can run beside test_integration_kafka.py on the other worker (each
+# worker starts its own broker and PostgreSQL server).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("command_path")]
 
 SERVICE = "command_path_ledger"
 PREFIX = SERVICE.upper() + "_"
