@@ -24,6 +24,7 @@ import node_spec
 import pytest
 from conftest import (
     TEMPLATE_ROOT,
+    assert_nested_pytest_passed,
     copier_choices,
     generate,
     node_class_path,
@@ -175,6 +176,8 @@ def test_generated_project(copie: Any, answers: dict[str, Any]) -> None:
 
 def test_copier_cli_runs_the_checks_after_generation(tmp_path: Path) -> None:
     """The real post-generation task: `copier copy --trust --defaults`, run_checks left true."""
+    report = tmp_path / "pytest-report.xml"
+    addopts = f"{os.environ.get('PYTEST_ADDOPTS', '')} --junitxml={report}".strip()
     completed = subprocess.run(
         [
             sys.executable,
@@ -189,10 +192,13 @@ def test_copier_cli_runs_the_checks_after_generation(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=900,
+        env={**os.environ, "PYTEST_ADDOPTS": addopts},
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     assert "[check] all checks passed" in completed.stdout
+    # The task's pytest ran the project's tests: all passed, none skipped.
+    assert_nested_pytest_passed(completed.stdout, report)
     assert (tmp_path / "orders" / ".venv").is_dir()
 
 
