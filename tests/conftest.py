@@ -34,15 +34,15 @@ pytest_plugins = [
 
 
 # Markers of heavier matrices: the default run deselects their tests (it runs a sample of each
-# matrix instead); `pytest -m <marker>` runs them.
+# matrix instead); a `-m` expression naming the marker runs them, e.g. `-m mutation_full`.
 FULL_MATRIX_MARKERS = ("mutation_full",)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the full matrices unless a `-m` expression chooses what to run."""
-    if config.getoption("markexpr"):
-        return
-    full = [i for i in items if any(i.get_closest_marker(m) for m in FULL_MATRIX_MARKERS)]
+    """Leave out the full matrices that the `-m` expression (if any) does not name."""
+    expression = config.getoption("markexpr") or ""
+    left_out = [marker for marker in FULL_MATRIX_MARKERS if marker not in expression]
+    full = [i for i in items if any(i.get_closest_marker(m) for m in left_out)]
     if full:
         config.hook.pytest_deselected(items=full)
         items[:] = [item for item in items if item not in full]
