@@ -17,9 +17,11 @@ derived from the module with `ast`, never from per-type strings:
 A mutant only counts as killed when it is a valid module (it compiles and imports) and pytest
 exits 1 with at least one failed test: a collection error or a crash is not a kill.
 
-Budget (default run): the four default projects, each mutant's run stopping at its first
-failure (`-x`, test_operations.py first). `pytest -m mutation_full` adds the custom projects of
-tests/test_generated_projects.py (more operations per node) and effect + PostgreSQL.
+Budget (default run): the four default projects, one environment each, one sampled mutant
+each, every pytest run stopping at its first failure (`-x`, test_operations.py first): about
+100 s on one core. `pytest -m mutation_full` runs every mutant of every project of
+tests/test_generated_projects.py's matrix (more operations per node, custom compositions),
+plus effect + PostgreSQL and reducer + Redis, where the stores differ.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from conftest import (
@@ -42,6 +45,7 @@ from conftest import (
     project_spec,
     sync_environment,
 )
+from test_generated_projects import MATRIX
 
 pytestmark = pytest.mark.slow
 
@@ -282,6 +286,10 @@ def assert_mutants_killed(project: Path, *, sampled: bool) -> list[str]:
                     target.write_text(original)
                     baseline = run_generated_tests(project, selection)
                     assert baseline.returncode == 0, baseline.stdout[-3000:]
+                    if selection == "tests/test_operations.py":
+                        # The gate gives the operations every service they use: none skipped.
+                        counts = nested_pytest_summary(baseline.stdout)
+                        assert "skipped" not in counts, baseline.stdout[-3000:]
                     passed_unmutated.add(selection)
                 target.write_text(mutant.source)
                 completed = run_generated_tests(project, selection)
@@ -312,9 +320,19 @@ def test_generated_tests_kill_a_do_nothing_operation(copie: Any, node_type: str)
 
 
 @pytest.mark.mutation_full
-@pytest.mark.parametrize("node_type", copier_choices("node_type"))
-def test_generated_tests_kill_every_do_nothing_operation(copie: Any, node_type: str) -> None:
-    check_gate(copie, {"node_type": node_type}, sampled=False)
+@pytest.mark.parametrize("answers", MATRIX)
+def test_generated_tests_kill_every_do_nothing_operation(
+    copie: Any,
+    answers: dict[str, Any],
+    postgres_server: Any,
+    redis_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every mutant of every project of the generated-project matrix (more operations per node,
+    custom compositions), with PostgreSQL and Redis there for the nodes that use them."""
+    monkeypatch.setenv("DATABASE_URL", postgres_server.create_database(f"gate_{uuid4().hex}"))
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    check_gate(copie, answers, sampled=False)
 
 
 @pytest.mark.mutation_full
@@ -322,7 +340,7 @@ def test_generated_tests_kill_every_mutant_with_records_in_postgres(
     copie: Any, postgres_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Effect + PostgreSQL: the records live in PostgresRecordStore, not the JSONL journal."""
-    monkeypatch.setenv("DATABASE_URL", postgres_server.create_database("mutation_gate"))
+    monkeypatch.setenv("DATABASE_URL", postgres_server.create_database(f"gate_{uuid4().hex}"))
     check_gate(copie, {"node_type": "effect", "integrations": ["postgres"]}, sampled=False)
 
 
