@@ -7,6 +7,7 @@ post-generation task runs, so the suite proves exactly what a user gets.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
@@ -72,8 +73,9 @@ def run_checks(
     project: Path, *, expected_skips: Collection[str] = (), timeout: float = 900
 ) -> ChecksRun:
     """Run the project's own check script; fails the test with its output on error, and when
-    its pytest skipped any test not named in `expected_skips` (test function names, e.g. the
-    integration tests of a service this test did not start), or did not skip one named there."""
+    its pytest skipped any test not named in `expected_skips`, or did not skip one named there
+    (names as assert_nested_pytest_passed takes them, e.g. the integration tests of a service
+    this test did not start: integration_tests(project))."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "pytest-report.xml"
         # A JUnit report names the skipped tests without changing what pytest prints.
@@ -138,18 +140,50 @@ def assert_nested_pytest_passed(
     output: str, report: Path, expected_skips: Collection[str] = ()
 ) -> dict[str, int]:
     """A nested pytest run (its output, its JUnit report) ran tests, none failed, and it
-    skipped exactly the tests `expected_skips` names (a parametrized test by its base name)."""
+    skipped exactly the tests `expected_skips` names. A name is a test function's, or its
+    dotted id ("tests.integration.test_redis_integration.test_x"); a parametrized test is
+    named without its parameters."""
     counts = nested_pytest_summary(output)
     assert counts.get("passed", 0) > 0, f"no test passed: {counts}"
     assert not {"failed", "error"} & counts.keys(), f"nested pytest failed: {counts}"
     assert len(junit_tests(report, "passed")) == counts["passed"], counts
     skipped = junit_tests(report, "skipped")
     assert len(skipped) == counts.get("skipped", 0), (skipped, counts)
-    names = {test.rsplit(".", 1)[-1].split("[")[0] for test in skipped}
-    assert sorted(names) == sorted(set(expected_skips)), (
-        f"skipped: {skipped}, expected: {sorted(expected_skips)}"
-    )
+    unnamed = [
+        test
+        for test in skipped
+        if not {test.split("[")[0], test.split("[")[0].rsplit(".", 1)[-1]} & set(expected_skips)
+    ]
+    assert unnamed == [], f"skipped without being expected: {unnamed}"
+    bases = {test.split("[")[0] for test in skipped}
+    not_skipped = [
+        name for name in expected_skips if name not in bases | {b.rsplit(".", 1)[-1] for b in bases}
+    ]
+    assert not_skipped == [], f"expected to be skipped, but were not: {not_skipped}"
     return counts
+
+
+def integration_tests(project: Path) -> list[str]:
+    """Dotted ids of the project's tests marked `integration` (by decorator or by the module's
+    pytestmark): the ones that skip when their service is not configured. Read with ast."""
+    found = []
+    for path in sorted((project / "tests").rglob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        module_marked = any(
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+            and "mark.integration" in ast.unparse(node.value)
+            for node in tree.body
+        )
+        module = ".".join(path.relative_to(project).with_suffix("").parts)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+                "test_"
+            ):
+                decorators = " ".join(ast.unparse(d) for d in node.decorator_list)
+                if module_marked or "mark.integration" in decorators:
+                    found.append(f"{module}.{node.name}")
+    return found
 
 
 # With this set (scripts/test-all.sh and CI set it), a missing service fails the test instead
