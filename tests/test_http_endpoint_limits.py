@@ -124,6 +124,9 @@ def test_endpoint_survives_idle_floods_oversize_and_slow_loris(
     body = b"a" * (64 * 1024 + 1)
     big_body = b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
     assert status_of(exchange(port, big_body)) == 413
+    chunked = b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunked += b"".join(b"%x\r\n%s\r\n" % (8192, b"a" * 8192) for _ in range(9)) + b"0\r\n\r\n"
+    assert status_of(exchange(port, chunked)) == 413  # no length given: counted as it arrives
 
     # Slow loris: a header byte every 0.2 s never completes the request; the node cuts it.
     began = time.monotonic()
