@@ -1,0 +1,163 @@
+"""The served node's HTTP endpoint under hostile clients (loopback only, bounded loops).
+
+A default project's node is served with a 1,024-file limit (set in the child), then: 1,100
+idle connections are opened and /health still answers; oversized headers get 431 and an
+oversized body 413; a slow-loris client is cut after the header timeout; a malformed request
+is one structured log line; and the log stays small (no flood of "Too many open files").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import project_answers
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("default_project")]
+
+FILE_LIMIT = 1024
+IDLE_CONNECTIONS = 1100
+HEADER_TIMEOUT_SECONDS = 1.0
+
+
+def limit_open_files() -> None:
+    """Runs in the node's process before it starts: the low file limit of the issue."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FILE_LIMIT, hard))
+
+
+@pytest.fixture
+def served(default_project: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """(port, stderr log) of the default project's node, serving with FILE_LIMIT files."""
+    prefix = project_answers(default_project)["service_name"].upper() + "_"
+    script = project_answers(default_project)["service_name"].replace("_", "-")
+    log = tmp_path / "node.stderr"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(default_project / ".venv" / "bin" / script)],
+            cwd=default_project,
+            env={
+                **os.environ,
+                f"{prefix}HTTP_HOST": "127.0.0.1",
+                f"{prefix}HTTP_PORT": "0",
+                f"{prefix}HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT_SECONDS),
+            },
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            preexec_fn=limit_open_files,  # the test process starts no threads
+        )
+    try:
+        assert process.stdout is not None
+        port = None
+        for _ in range(50):  # the serving line comes after a few log lines at most
+            line = process.stdout.readline()
+            if not line:
+                break
+            if '"serving"' in line:
+                port = int(json.loads(line)["port"])
+                break
+        assert port is not None, log.read_text()[-3000:]
+        yield port, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def exchange(port: int, request: bytes, timeout: float = 10.0) -> bytes:
+    """Send `request` on a new connection; everything the server answers until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as client:
+        client.sendall(request)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    return answer
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else 0
+
+
+def test_endpoint_survives_idle_floods_oversize_and_slow_loris(
+    served: tuple[int, Path],
+) -> None:
+    port, log = served
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # This process holds the client ends: it needs more files than the node may have.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * IDLE_CONNECTIONS)), hard))
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(IDLE_CONNECTIONS):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        time.sleep(0.5)  # let the node accept (and cap) them
+
+        health = exchange(port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert status_of(health) == 200, health[:300]
+        # The node closed idle connections beyond its cap instead of running out of files.
+        closed = 0
+        for client in idle:
+            client.settimeout(0.001)
+            with contextlib.suppress(TimeoutError, BlockingIOError):
+                closed += client.recv(1) == b""
+        assert closed >= IDLE_CONNECTIONS - FILE_LIMIT, closed
+    finally:
+        for client in idle:
+            client.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    big_header = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+    assert status_of(exchange(port, big_header)) == 431
+    many_headers = b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-N: 1\r\n" * 100 + b"\r\n"
+    assert status_of(exchange(port, many_headers)) == 431
+    body = b"a" * (64 * 1024 + 1)
+    big_body = b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    assert status_of(exchange(port, big_body)) == 413
+    chunked = b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunked += b"".join(b"%x\r\n%s\r\n" % (8192, b"a" * 8192) for _ in range(9)) + b"0\r\n\r\n"
+    assert status_of(exchange(port, chunked)) == 413  # no length given: counted as it arrives
+
+    # Slow loris: a header byte every 0.2 s never completes the request; the node cuts it.
+    began = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as loris:
+        loris.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        cut = False
+        for _ in range(int(10 / 0.2)):  # bounded: 10 s at most
+            try:
+                loris.sendall(b"X")
+            except OSError:
+                cut = True
+                break
+            loris.settimeout(0.2)
+            try:
+                if loris.recv(1) == b"":
+                    cut = True
+                    break
+            except TimeoutError:
+                pass
+    waited = time.monotonic() - began
+    assert cut, "the slow client was never cut"
+    assert waited < HEADER_TIMEOUT_SECONDS + 3, waited
+
+    malformed = exchange(port, b"GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+    assert status_of(malformed) == 400
+
+    text = log.read_text()
+    refused = [line for line in text.splitlines() if "http request refused" in line]
+    assert len(refused) >= 1, text[-3000:]
+    assert all(line.startswith("{") for line in refused), refused  # structured, one line each
+    assert "Traceback" not in text, text[-3000:]
+    assert text.count("Too many open files") == 0, text[-3000:]
+    assert len(text) < 200_000, len(text)
+    print(f"\nhttp endpoint: node log {len(text)} bytes, slow client cut after {waited:.2f} s")
