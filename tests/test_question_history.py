@@ -1,0 +1,164 @@
+"""Answers recorded by any earlier version keep working.
+
+A project's .copier-answers.yml holds the answers as the version that generated it typed them;
+`copier update` feeds them to today's questions. So every change to a question since the first
+commit that generated a working node (23f5b01) is listed below with how old answers are
+handled: accepted as they are (with old answers that must still pass today's questionnaire),
+or converted by a `_migrations` entry. The list is compared with the real git history of
+copier.yml (and the working tree's copier.yml), so changing a question's type, choices,
+multiselect, validator or `when`, or adding or removing one, fails this test until the change
+is listed here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+from conftest import TEMPLATE_ROOT
+from update_helpers import require_commits
+
+EARLIEST_WORKING = "23f5b01"
+# What a question is, as far as recorded answers are concerned. `help` (wording) and `default`
+# (what new projects record) do not change what an old answer means.
+ATTRIBUTES = ("type", "choices", "multiselect", "validator", "when")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Old answers work as they are: `why`, and answers old versions recorded to prove it."""
+
+    why: str
+    old_answers: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Migrated:
+    """A versioned `_migrations` entry whose command contains `command_text` converts them."""
+
+    why: str
+    command_text: str
+
+
+# (question, what changed, before, after) -> how answers recorded before the change are handled.
+# In the order of copier.yml's history. `what` is an attribute of ATTRIBUTES, "added" or
+# "removed" (before/after are then None).
+QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
+    ("run_checks_on_update", "added", None, None): Accepted(
+        "never asked and never recorded (when: false): an update uses its default, false"
+    ),
+    ("http_port", "type", "int", "str"): Accepted(
+        "Copier casts the recorded int with str(); the port check takes the digits",
+        old_answers=(8080, 1024, 65535),
+    ),
+    # Other branches add their question changes here, in history order, e.g. `features`
+    # becoming a multiselect of the feature catalogue (its unknown words converted by a
+    # migration) and the business_description / domain validators.
+}
+
+
+def copier_yml(commit: str | None) -> dict[str, Any]:
+    """copier.yml at `commit`, or in the working tree for None."""
+    if commit is None:
+        text = (TEMPLATE_ROOT / "copier.yml").read_text()
+    else:
+        text = subprocess.run(
+            ["git", "show", f"{commit}:copier.yml"],
+            cwd=TEMPLATE_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    config: dict[str, Any] = yaml.safe_load(text)
+    return config
+
+
+def questions(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {attribute: spec.get(attribute) for attribute in ATTRIBUTES}
+        for name, spec in config.items()
+        if not name.startswith("_")
+    }
+
+
+def changes_in_history() -> list[tuple[str, str, Any, Any]]:
+    """Every question change from EARLIEST_WORKING through the working tree, in order."""
+    require_commits(TEMPLATE_ROOT, [EARLIEST_WORKING])
+    later = subprocess.run(
+        ["git", "log", "--reverse", "--format=%H", f"{EARLIEST_WORKING}..HEAD", "--", "copier.yml"],
+        cwd=TEMPLATE_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    found: list[tuple[str, str, Any, Any]] = []
+    before = questions(copier_yml(EARLIEST_WORKING))
+    for version in [*later, None]:
+        after = questions(copier_yml(version))
+        for name in sorted(before.keys() - after.keys()):
+            found.append((name, "removed", None, None))
+        for name in after:
+            if name not in before:
+                found.append((name, "added", None, None))
+                continue
+            for attribute in ATTRIBUTES:
+                old, new = before[name][attribute], after[name][attribute]
+                if old != new:
+                    found.append((name, attribute, _hashable(old), _hashable(new)))
+        before = after
+    return found
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def test_every_question_change_since_the_first_working_node_is_listed() -> None:
+    found = changes_in_history()
+    unlisted = [change for change in found if change not in QUESTION_CHANGES]
+    assert not unlisted, (
+        "copier.yml changed these questions: list each in QUESTION_CHANGES with how answers "
+        f"recorded before the change are handled (Accepted or Migrated): {unlisted}"
+    )
+    stale = [change for change in QUESTION_CHANGES if change not in found]
+    assert not stale, f"listed but not in copier.yml's history: {stale}"
+    assert list(QUESTION_CHANGES) == found, "QUESTION_CHANGES is not in history order"
+    migrations = copier_yml(None).get("_migrations", [])
+    for change, handled in QUESTION_CHANGES.items():
+        if isinstance(handled, Migrated):
+            runs = [m for m in migrations if handled.command_text in str(m.get("command"))]
+            assert runs, f"no _migrations entry runs {handled.command_text!r} for {change}"
+            # Unversioned entries run on every update; one converting answers runs once.
+            assert all("version" in m for m in runs), f"{change}: its migration needs a version"
+
+
+ACCEPTED_OLD_ANSWERS = [
+    pytest.param(change[0], answer, id=f"{change[0]}={answer!r}")
+    for change, handled in QUESTION_CHANGES.items()
+    if isinstance(handled, Accepted)
+    for answer in handled.old_answers
+]
+
+
+@pytest.mark.parametrize(("question", "old_answer"), ACCEPTED_OLD_ANSWERS)
+def test_an_accepted_old_answer_passes_todays_questionnaire(
+    question: str, old_answer: Any, tmp_path: Path
+) -> None:
+    """Given as recorded (e.g. an int), Copier casts and validates it with today's code."""
+    project = tmp_path / "ledger"
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        str(project),
+        data={"run_checks": False, question: old_answer},
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",  # the working tree, not the latest release tag
+    )
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert str(recorded[question]) == str(old_answer)
