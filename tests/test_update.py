@@ -23,17 +23,16 @@ import yaml
 from conftest import TEMPLATE_ROOT, copier_choices, load_script, run_checks
 from service_redis import RedisServer
 from update_helpers import (
-    CONTRACT_SETTING,
     GIT_ENV,
     Updated,
     assert_clean_merge,
+    assert_template_files_match_fresh_copy,
     assert_user_edits_intact,
     commit_all,
     copy_at,
     generate_and_edit,
     git,
     is_user_owned,
-    project_files,
     snapshot_template,
     update,
     walk,
@@ -111,29 +110,6 @@ def assert_new_template_content(updated: Updated) -> None:
     assert UPDATING_HEADING in (project / "README.md").read_text()
     for name in ("handler.py", "contract.yaml"):
         assert OLD_ONLY_LINE not in (project / updated.edits.node_dir / name).read_text()
-
-
-def assert_template_files_match_fresh_copy(
-    updated: Updated, repo: Path, workdir: Path, answers: dict[str, Any]
-) -> None:
-    """Template-owned files equal a fresh copy of the latest release (bar the contract setting)."""
-    latest = git(repo, "describe", "--tags", "--abbrev=0").strip()
-    fresh = copy_at(repo, latest, workdir / "fresh" / "ledger", answers)
-    fresh_files = set(walk(fresh))
-    # uv.lock is written by the checks (when the update ran them), not by the template.
-    project_side = project_files(updated.project) - {"uv.lock"}
-    assert project_side - fresh_files == updated.edits.new_files, "stale or missing files"
-    assert fresh_files - project_side == set(), "files of the new version are missing"
-    contract = f"{updated.edits.node_dir}/contract.yaml"
-    for relative in sorted(fresh_files):
-        if is_user_owned(relative, repo):
-            continue
-        expected = (fresh / relative).read_bytes()
-        if relative == contract:
-            expected = expected.replace(*(s.encode() for s in CONTRACT_SETTING))
-        assert (updated.project / relative).read_bytes() == expected, (
-            f"{relative} differs from a fresh copy at {latest}"
-        )
 
 
 def pre_commit(project: Path, *files: str) -> subprocess.CompletedProcess[str]:

@@ -306,6 +306,29 @@ def assert_user_edits_intact(updated: Updated, repo: Path) -> None:
             assert text in content, f"the user's edit to {relative} is gone:\n{text}"
 
 
+def assert_template_files_match_fresh_copy(
+    updated: Updated, repo: Path, workdir: Path, answers: dict[str, Any]
+) -> None:
+    """Template-owned files equal a fresh copy of the latest release (bar the contract setting)."""
+    latest = git(repo, "describe", "--tags", "--abbrev=0").strip()
+    fresh = copy_at(repo, latest, workdir / "fresh" / "ledger", answers)
+    fresh_files = set(walk(fresh))
+    # uv.lock is written by the checks (when the update ran them), not by the template.
+    project_side = project_files(updated.project) - {"uv.lock"}
+    assert project_side - fresh_files == updated.edits.new_files, "stale or missing files"
+    assert fresh_files - project_side == set(), "files of the new version are missing"
+    contract = f"{updated.edits.node_dir}/contract.yaml"
+    for relative in sorted(fresh_files):
+        if is_user_owned(relative, repo):
+            continue
+        expected = (fresh / relative).read_bytes()
+        if relative == contract:
+            expected = expected.replace(*(s.encode() for s in CONTRACT_SETTING))
+        assert (updated.project / relative).read_bytes() == expected, (
+            f"{relative} differs from a fresh copy at {latest}"
+        )
+
+
 def walk(root: Path) -> Iterator[str]:
     """Every file under `root`, as a path relative to it."""
     for path in root.rglob("*"):
