@@ -75,6 +75,7 @@ def copy(destination: Path, data: dict[str, Any]) -> None:
         defaults=True,
         unsafe=True,
         quiet=True,
+        vcs_ref="HEAD",  # this checkout as it is, not its latest release tag
     )
 
 
@@ -112,7 +113,8 @@ def test_bad_prd_file_is_refused_through_the_api(tmp_path: Path) -> None:
 
 def copier_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *args],
+        # --vcs-ref=HEAD: this checkout as it is (uncommitted changes too), not its latest tag.
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", *args],
         capture_output=True,
         text=True,
         timeout=120,
