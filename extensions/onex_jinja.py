@@ -24,14 +24,15 @@ def load_sibling(filename: str) -> ModuleType:
     """The module in `filename` beside this file, registered under a name made of its content.
 
     One Copier process renders several template versions: `copier update` renders the old
-    version, then the new one, each from its own checkout, and copier-template-extensions
-    executes this file afresh for each (it never reuses a loaded extension). A module kept
-    under a fixed name would leak the first version's code into the next one (the new
-    questions were validated by the old validators). Keyed by a hash of the source, each
-    version gets its own code, and identical sources share one module.
+    version first, then the new one (three times), each from its own clone, and
+    copier-template-extensions executes this file afresh for every `extensions/...:Class`
+    entry of every render (it never reuses a loaded extension). A module kept under a fixed
+    name leaked the first version's code into the next one: the new questions were validated
+    by the old validators. Keyed by a hash of the source, each version gets its own code, and
+    the renders of one version share one module.
 
-    Commits before release 0.1.0 registered node_spec as `onex_template_node_spec`; this name never
-    matches it, so an old version rendered in the same process keeps its own code too.
+    Commits before release 0.1.0 registered node_spec as `onex_template_node_spec`; no name
+    made here matches it, so an old version rendered in the same process keeps its own code.
     """
     path = Path(__file__).with_name(filename)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
