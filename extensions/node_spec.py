@@ -19,15 +19,28 @@ NODE_TYPES: tuple[str, ...] = ("effect", "compute", "reducer", "orchestrator")
 INTEGRATIONS: tuple[str, ...] = ("postgres", "kafka", "redis", "http", "consul")
 
 # fmt: off
-# Names a generated package or operation may not take: importing the project would shadow
-# them, or the generated code already uses them for something else.
+# Names a generated package may not take: the top-level modules a generated project's
+# environment installs (every integration chosen; tests/test_node_spec.py compares this with
+# a real .venv), and the project's own folders. A package named like one of them would shadow
+# it, or be shadowed by it, on import.
 _FRAMEWORK_NAMES = frozenset(
     {
-        "omnibase_core", "omnibase_spi", "omnibase_infra", "omnibase_compat",
-        "aiokafka", "aiohttp", "consul", "asyncpg", "redis", "httpx", "pydantic",
-        "pydantic_settings", "yaml", "pytest", "mypy", "ruff", "copier", "tests", "src",
+        "aiohappyeyeballs", "aiohttp", "aiokafka", "aiosignal", "annotated_types", "anyio",
+        "ast_serialize", "async_timeout", "asyncpg", "attr", "attrs", "blake3", "cachebox",
+        "certifi", "cffi", "charset_normalizer", "click", "consul", "cryptography", "dateutil",
+        "deepdiff", "dependency_injector", "dotenv", "frozenlist", "h11", "httpcore", "httpx",
+        "idna", "iniconfig", "jsonschema", "jsonschema_specifications", "librt", "multidict",
+        "mypy", "mypy_extensions", "mypyc", "omnibase_core", "orderly_set", "packaging",
+        "pathspec", "pluggy", "propcache", "py", "pycparser", "pydantic", "pydantic_core",
+        "pydantic_settings", "pygments", "pytest", "pytest_asyncio", "redis", "referencing",
+        "requests", "rpds", "ruamel", "ruff", "strictyaml", "tree_sitter", "tree_sitter_python",
+        "typing_extensions", "typing_inspection", "tzdata", "urllib3", "yaml", "yarl",
+        # not installed, but the ONEX family, and the generator
+        "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier",
     }
 )
+# Top-level folders of the generated project that pytest and the src layout import from.
+_PROJECT_FOLDERS = frozenset({"tests", "src"})
 _GENERATED_NAMES = frozenset({"handle", "startup", "shutdown", "main", "nodes", "runtime"})
 # omnibase_core's validator bans these as function names ("patterns" check).
 _BANNED_FUNCTION_NAMES = frozenset(
@@ -81,6 +94,47 @@ _FEATURE_MIXINS: dict[str, str] = {
     "caching": "MixinCaching",
 }
 CUSTOM_COMPOSITION_FEATURES: tuple[str, ...] = ("no_service_mode", "custom_mixins")
+_NEEDS_COMPOSITION: tuple[str, ...] = ("fail_fast", "strict_validation")
+
+# fmt: off
+# The feature catalogue: every feature the template accepts, with what it changes in the
+# generated project (docs/features.md shows the same table, tests/test_node_spec.py proves
+# each effect). The questionnaire offers them as a multiselect in this order; Copier records
+# a multiselect answer in choice order.
+FEATURES: dict[str, str] = {
+    "event_driven": "integrations default to include kafka",
+    "caching": "integrations default to include redis; custom composition adds MixinCaching",
+    "persistence": "integrations default to include postgres",
+    "http_client": "integrations default to include http",
+    "api_client": "integrations default to include http",
+    "service_discovery": "integrations default to include consul",
+    "custom_mixins": "Node<Type> plus explicit mixins instead of ModelService<Type>",
+    "no_service_mode": "Node<Type> without MixinNodeService: same as custom_mixins",
+    "fail_fast": "adds MixinFailFast (needs custom_mixins or no_service_mode)",
+    "strict_validation": "same as fail_fast",
+}
+# Feature words of the seeds (the CodeGenerationService's catalogue) that are refused, and
+# why; the questionnaire lists them as disabled choices showing the reason.
+_LATER = "not yet supported (issue 11)"
+REFUSED_FEATURES: dict[str, str] = {
+    "retry": _LATER,
+    "resilience": _LATER,
+    "circuit_breaker": _LATER,
+    "fault_tolerance": _LATER,
+    "cli": "the node's console script is its command line",
+    "command_line": "the node's console script is its command line",
+    "state_machine": _LATER,
+    "canonical_yaml": _LATER,
+    "stamping": _LATER,
+    "hybrid_execution": _LATER,
+    "workflow": _LATER,
+    "strict": "use fail_fast (adds MixinFailFast)",
+    "database": "choose postgres in the integrations question",
+    "kafka": "choose kafka in the integrations question",
+    "redis": "choose redis in the integrations question",
+    "discovery": "choose consul in the integrations question",
+}
+# fmt: on
 
 
 class SpecError(ValueError):
@@ -179,19 +233,28 @@ def _strip_type_suffix(service_name: str, node_type: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation: each returns "" when the answer is fine, else a message for the user.
+# Validation: each returns "" when the answer is fine, else a message for the user. Every
+# message fits one 80-column line (Copier's prompt shows one line), so answers are quoted
+# through _shown, which cuts long ones; tests/test_node_spec.py walks every message.
 # ---------------------------------------------------------------------------------------------
+MAX_MESSAGE = 80
+_SHOWN = 16
+
+
+def _shown(value: object) -> str:
+    """repr(value), cut to at most _SHOWN characters: 'a_very_long_na...'."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
 def identifier_error(name: object, what: str) -> str:
     """Why `name` cannot be a snake_case Python identifier in generated code, or ""."""
     if not isinstance(name, str) or not name:
-        return f"{what} must be a non-empty snake_case name, got {name!r}"
+        return f"{what} must be a snake_case name; got {_shown(name)}"
     if not _SNAKE.match(name):
-        return (
-            f"{what} {name!r} is not a snake_case identifier: use lowercase letters, digits "
-            "and single underscores, starting with a letter (e.g. 'order_events')"
-        )
+        return f"{what} {_shown(name)} is not snake_case, e.g. order_events"
     if len(name) > _MAX_NAME:
-        return f"{what} {name!r} is longer than {_MAX_NAME} characters"
+        return f"{what} {_shown(name)} is longer than {_MAX_NAME} characters"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"{what} {name!r} is a Python keyword"
     return ""
@@ -212,18 +275,20 @@ def package_name_error(name: object) -> str:
 
 
 def _collision_error(name: str, what: str) -> str:
+    # The service name is the default package name, so both are checked.
     if name in sys.stdlib_module_names:
-        return f"{what} {name!r} collides with the Python standard library module {name!r}"
+        return f"{what} {_shown(name)} would shadow the standard library module"
     if name in _FRAMEWORK_NAMES or name.startswith("omnibase"):
-        return f"{what} {name!r} collides with a package the node depends on ({name!r})"
+        return f"{what} {_shown(name)} would shadow a package the node installs"
+    if name in _PROJECT_FOLDERS:
+        return f"{what} {_shown(name)} is the name of a folder of the generated project"
     return ""
 
 
 def operations_error(operations: object) -> str:
     if not isinstance(operations, list | tuple) or not operations:
         return (
-            "operations must be a non-empty list of snake_case names, "
-            f"e.g. [create_order, get_order]; got {operations!r}"
+            f"operations must be a non-empty YAML list, e.g. [get_order]; got {_shown(operations)}"
         )
     seen: set[str] = set()
     for op in operations:
@@ -231,42 +296,78 @@ def operations_error(operations: object) -> str:
             return err
         assert isinstance(op, str)
         if op in _BANNED_FUNCTION_NAMES:
-            return (
-                f"operation {op!r} is a function name omnibase_core's validator bans; "
-                f"name what it does instead (e.g. '{op}_order')"
-            )
+            return f"operation {op!r} is banned by onex validate; try e.g. {op}_order"
         if op in _GENERATED_NAMES or hasattr(builtins, op):
-            return f"operation {op!r} would shadow a name the generated code uses; rename it"
+            return f"operation {_shown(op)} would shadow a name the generated code uses"
         if op in seen:
-            return f"operation {op!r} is listed twice"
+            return f"operation {_shown(op)} is listed twice"
         seen.add(op)
     return ""
 
 
 def node_type_error(node_type: object) -> str:
     if node_type not in NODE_TYPES:
-        return f"node_type must be one of {', '.join(NODE_TYPES)}; got {node_type!r}"
+        return (
+            f"node_type must be effect, compute, reducer or orchestrator; got {_shown(node_type)}"
+        )
     return ""
 
 
 def integrations_error(integrations: object) -> str:
     if not isinstance(integrations, list | tuple):
-        return f"integrations must be a list drawn from {', '.join(INTEGRATIONS)}"
+        return f"integrations must be a YAML list, e.g. [kafka]; got {_shown(integrations)}"
     unknown = [i for i in integrations if i not in INTEGRATIONS]
     if unknown:
-        return (
-            f"unknown integration(s) {', '.join(map(repr, unknown))}; "
-            f"choose from {', '.join(INTEGRATIONS)}"
-        )
+        return f"integration {_shown(unknown[0])} is not one of {', '.join(INTEGRATIONS)}"
     return ""
+
+
+def feature_error(feature: object) -> str:
+    """Why one feature word is refused, or "" when the catalogue has it."""
+    if isinstance(feature, str) and feature in FEATURES:
+        return ""
+    if isinstance(feature, str) and feature in REFUSED_FEATURES:
+        return f"{feature}: {REFUSED_FEATURES[feature]}"
+    return f"unknown feature {_shown(feature)}; the known ones are in docs/features.md"
 
 
 def features_error(features: object) -> str:
-    if not isinstance(features, list | tuple) or not all(
-        isinstance(f, str) and f.strip() for f in features
-    ):
-        return f"features must be a list of non-empty strings; got {features!r}"
+    if not isinstance(features, list | tuple):
+        return f"features must be a YAML list, e.g. [caching]; got {_shown(features)}"
+    for feature in features:
+        if err := feature_error(feature):
+            return err
+    if not any(f in CUSTOM_COMPOSITION_FEATURES for f in features):
+        for feature in features:
+            if feature in _NEEDS_COMPOSITION:
+                return f"{feature} needs custom_mixins or no_service_mode (adds MixinFailFast)"
     return ""
+
+
+def migrate_features(features: object) -> tuple[list[str], list[str]]:
+    """Old answers to `features` that this version refuses -> (features to keep, notes).
+
+    Versions before the catalogue accepted any word. The ones this version refuses never
+    changed a generated project beyond the default of `integrations`, which the answers file
+    records anyway; nor did fail_fast without a custom composition. Dropping them keeps the
+    project as it was. Used by migrations/migrate_features.py on `copier update`.
+    """
+    if not isinstance(features, list | tuple):
+        features = [] if features is None else [features]
+    kept: list[str] = []
+    notes: list[str] = []
+    for feature in features:
+        if feature_error(feature):
+            known = isinstance(feature, str) and feature in REFUSED_FEATURES
+            reason = REFUSED_FEATURES[feature] if known else "unknown to this version"
+            notes.append(f"dropped feature {feature!r}: {reason}")
+        elif feature not in kept:
+            kept.append(feature)
+    if not any(f in CUSTOM_COMPOSITION_FEATURES for f in kept):
+        for feature in [f for f in kept if f in _NEEDS_COMPOSITION]:
+            kept.remove(feature)
+            notes.append(f"dropped feature {feature!r}: no effect without custom_mixins")
+    return kept, notes
 
 
 def dependencies_error(dependencies: object) -> str:
@@ -274,8 +375,8 @@ def dependencies_error(dependencies: object) -> str:
         isinstance(k, str) and isinstance(v, str | int | float) for k, v in dependencies.items()
     ):
         return (
-            "dependencies must be a mapping of name to version or description, "
-            f"e.g. {{postgres: '>=15'}}; got {dependencies!r}"
+            "dependencies must be a YAML mapping, e.g. {redis: '>=7'}; "
+            f"got {_shown(dependencies)}"
         )
     return ""
 
@@ -285,7 +386,7 @@ def port_error(port: object) -> str:
     # port comes as digits; a PRD file's YAML may still give an int.
     number = int(port) if isinstance(port, str) and re.fullmatch(r"[0-9]+", port) else port
     if isinstance(number, bool) or not isinstance(number, int) or not 1024 <= number <= 65535:
-        return f"http_port must be a whole number from 1024 to 65535; got {port!r}"
+        return f"http_port must be a whole number from 1024 to 65535; got {_shown(port)}"
     return ""
 
 
@@ -481,10 +582,11 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
     topics = [e.topic for e in events] + [terminal_topic]
     duplicates = sorted({t for t in topics if topics.count(t) > 1})
     if duplicates:
-        raise SpecError(
-            f"operation names give the same topic twice ({', '.join(duplicates)}); "
-            "rename the operation that matches the service name"
-        )
+        # Only an operation named like the node's stem can repeat a topic: its completed event
+        # and the node's terminal topic are both <stem>-completed.
+        clash = [op for op in operations if kebab_case(op) == kebab_case(stem)]
+        shown = _shown(clash[0]) if clash else _shown(duplicates[0])
+        raise SpecError(f"operation {shown} gives the node's completed topic twice; rename it")
     decisions = list(base.decisions)
     decisions.append(
         Decision(

@@ -7,13 +7,17 @@ generated project's .venv (the template's dev environment does not install omnib
 
 from __future__ import annotations
 
+import builtins
 import json
+import keyword
+import sys
 from pathlib import Path
 from typing import Any
 
 import node_spec
 import pytest
-from conftest import copier_choices, run_python
+import yaml
+from conftest import TEMPLATE_ROOT, copier_choices, run_python
 from node_spec import Decision, SpecError, build_spec
 
 ANSWERS: dict[str, Any] = {
@@ -37,6 +41,141 @@ def test_copier_choices_match_node_spec() -> None:
     assert tuple(copier_choices("node_type")) == node_spec.NODE_TYPES
     assert tuple(copier_choices("integrations")) == node_spec.INTEGRATIONS
     assert set(node_spec.DEFAULT_OPERATIONS) == set(node_spec.NODE_TYPES)
+
+
+def test_copier_features_are_the_catalogue() -> None:
+    """Accepted features are plain choices; refused ones disabled choices whose reason is
+    node_spec's own message (the choice's validator calls the features check)."""
+    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    choices = config["features"]["choices"]
+    assert config["features"]["multiselect"] is True
+    assert list(choices) == [*node_spec.FEATURES, *node_spec.REFUSED_FEATURES]
+    assert {name: choices[name] for name in node_spec.FEATURES} == {
+        name: name for name in node_spec.FEATURES
+    }
+    for name in node_spec.REFUSED_FEATURES:
+        assert choices[name] == {
+            "value": name,
+            "validator": f"{{{{ ['{name}'] | onex_check('features') }}}}",
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# The feature catalogue
+# ---------------------------------------------------------------------------------------------
+# Every feature word of the seeds (the CodeGenerationService's mixin selection, integration
+# detection and convenience-wrapper switch in codegen-upgrade-plan.md), and the template's own.
+SEED_FEATURE_WORDS = (
+    "no_service_mode", "custom_mixins", "persistence", "database", "http_client", "api_client",
+    "event_driven", "kafka", "caching", "redis", "service_discovery", "discovery", "strict",
+    "fail_fast", "retry", "resilience", "circuit_breaker", "fault_tolerance", "cli",
+    "command_line", "state_machine", "canonical_yaml", "stamping", "hybrid_execution",
+    "workflow", "strict_validation",
+)  # fmt: skip
+
+
+def test_every_seed_feature_word_is_accepted_or_refused_with_a_reason() -> None:
+    assert not set(node_spec.FEATURES) & set(node_spec.REFUSED_FEATURES)
+    for word in SEED_FEATURE_WORDS:
+        assert word in node_spec.FEATURES or node_spec.REFUSED_FEATURES[word], word
+    # and nothing is catalogued that the seeds (or this template) never named
+    assert set(node_spec.FEATURES) | set(node_spec.REFUSED_FEATURES) == set(SEED_FEATURE_WORDS)
+
+
+def generated_node(node_type: str, features: list[str]) -> tuple[set[str], set[str]]:
+    """What the features decide for a node: the classes it is built from, and the
+    integrations its questionnaire defaults to."""
+    base = node_spec.select_base(node_type, features)
+    detected, _ = node_spec.detect_integrations("", [], features, {})
+    return {name for _, name in base.imports}, set(detected)
+
+
+@pytest.mark.parametrize("feature", node_spec.FEATURES)
+def test_every_accepted_feature_changes_the_generated_node(feature: str) -> None:
+    """The documented effect, checked for every node type: compared with the same answers
+    without it, the feature adds what its catalogue entry says (fail_fast and
+    strict_validation are measured on top of custom_mixins, which they need)."""
+    effect = node_spec.FEATURES[feature]
+    partners = ["custom_mixins"] if feature in ("fail_fast", "strict_validation") else []
+    for node_type in node_spec.NODE_TYPES:
+        classes, integrations = generated_node(node_type, [*partners, feature])
+        classes_without, integrations_without = generated_node(node_type, partners)
+        assert (classes, integrations) != (classes_without, integrations_without)
+        for integration in integrations - integrations_without:
+            assert f"include {integration}" in effect
+        added = classes - classes_without
+        if f"Node{node_type.capitalize()}" in added:
+            assert "Node<Type>" in effect
+        # beyond the health and metrics mixins every custom composition carries
+        for mixin in added - {f"Node{node_type.capitalize()}", "MixinHealthCheck", "MixinMetrics"}:
+            assert mixin in effect or effect == "same as fail_fast", (feature, mixin)
+    assert node_spec.features_error([*partners, feature]) == ""
+
+
+@pytest.mark.parametrize("feature", node_spec.REFUSED_FEATURES)
+def test_every_refused_feature_says_why(feature: str) -> None:
+    message = node_spec.features_error([feature])
+    assert message == f"{feature}: {node_spec.REFUSED_FEATURES[feature]}"
+    assert message == node_spec.feature_error(feature)
+    # the questionnaire shows it as a disabled choice: "   - retry (retry: not yet ...)"
+    assert len(f"   - {feature} ({message})") <= node_spec.MAX_MESSAGE
+
+
+def test_features_page_documents_the_catalogue() -> None:
+    page = (TEMPLATE_ROOT / "docs" / "features.md").read_text()
+    for name, effect in node_spec.FEATURES.items():
+        assert f"| `{name}` | {effect} |" in page, name
+    for name, reason in node_spec.REFUSED_FEATURES.items():
+        assert f"| `{name}` | {reason} |" in page, name
+
+
+@pytest.mark.parametrize(
+    ("recorded", "kept", "notes"),
+    [
+        ([], [], []),
+        (None, [], []),
+        (["custom_mixins", "fail_fast", "caching"], ["custom_mixins", "fail_fast", "caching"], []),
+        (
+            ["event_driven", "retries", "caching"],
+            ["event_driven", "caching"],
+            ["dropped feature 'retries': unknown to this version"],
+        ),
+        (
+            ["custom_mixins", "retry", "strict"],
+            ["custom_mixins"],
+            [
+                "dropped feature 'retry': not yet supported (issue 11)",
+                "dropped feature 'strict': use fail_fast (adds MixinFailFast)",
+            ],
+        ),
+        # fail_fast alone never added a mixin: dropping it changes nothing
+        (
+            ["fail_fast", "caching"],
+            ["caching"],
+            ["dropped feature 'fail_fast': no effect without custom_mixins"],
+        ),
+        ("caching", ["caching"], []),
+        (["caching", "caching"], ["caching"], []),
+    ],
+)
+def test_migrate_features(recorded: Any, kept: list[str], notes: list[str]) -> None:
+    assert node_spec.migrate_features(recorded) == (kept, notes)
+    assert node_spec.features_error(kept) == ""
+
+
+def test_migrated_features_keep_the_node_as_it_was() -> None:
+    """Whatever old answers recorded, the migrated features give the same base and mixins as
+    the old rule gave them (the old rule: mixins only with a custom composition)."""
+    for recorded in (
+        ["custom_mixins", "strict_validation", "streaming", "caching"],
+        ["no_service_mode", "retry", "fail_fast"],
+        ["fail_fast", "strict_validation", "webhooks"],
+    ):
+        kept, _ = node_spec.migrate_features(recorded)
+        for node_type in node_spec.NODE_TYPES:
+            assert node_spec.select_base(node_type, kept).imports == (
+                node_spec.select_base(node_type, recorded).imports
+            )
 
 
 @pytest.mark.parametrize("node_type", node_spec.NODE_TYPES)
@@ -426,89 +565,137 @@ def test_every_base_and_mixin_exists_in_pinned_core(default_project: Path) -> No
     assert len(names) == 4 * 2 + len(node_spec.MIXIN_MODULES)
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("default_project")
+def test_reserved_names_cover_what_a_project_installs(default_project: Path) -> None:
+    """A package named like any top-level module of a generated project's environment would
+    shadow it (or be shadowed): node_spec must refuse every one a snake_case name can hit."""
+    probe = run_python(
+        default_project,
+        "import importlib.metadata as md, json\n"
+        "names = set()\n"
+        "for dist in md.distributions():\n"
+        "    top = dist.read_text('top_level.txt')\n"
+        "    if top:\n"
+        "        names.update(top.split())\n"
+        "    else:\n"
+        "        for file in dist.files or []:\n"
+        "            head = file.parts[0]\n"
+        "            if not head.endswith(('.dist-info', '.data', '.pth')) and head != '..':\n"
+        "                names.add(head.removesuffix('.py'))\n"
+        "print(json.dumps(sorted(names)))\n",
+    )
+    assert probe.returncode == 0, probe.stderr
+    installed = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert {"omnibase_core", "pydantic", "yaml"} <= set(installed)
+    nameable = [name for name in installed if node_spec.identifier_error(name, "x") == ""]
+    assert len(nameable) > 30
+    assert [n for n in nameable if node_spec.package_name_error(n) == ""] == []
+
+
 # ---------------------------------------------------------------------------------------------
 # build_spec validation: every message
 # ---------------------------------------------------------------------------------------------
 BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
-    ({"service_name": ""}, "service_name must be a non-empty snake_case name, got ''"),
-    ({"service_name": None}, "service_name must be a non-empty snake_case name, got None"),
+    ({"service_name": ""}, "service_name must be a snake_case name; got ''"),
+    ({"service_name": None}, "service_name must be a snake_case name; got None"),
     (
         {"service_name": "Order-Service"},
-        "service_name 'Order-Service' is not a snake_case identifier: use lowercase letters, "
-        "digits and single underscores, starting with a letter (e.g. 'order_events')",
+        "service_name 'Order-Service' is not snake_case, e.g. order_events",
     ),
-    ({"service_name": "9lives"}, "service_name '9lives' is not a snake_case identifier"),
-    ({"service_name": "order__store"}, "service_name 'order__store' is not a snake_case"),
-    ({"service_name": "orders_"}, "service_name 'orders_' is not a snake_case identifier"),
-    ({"service_name": "a" * 41}, f"service_name '{'a' * 41}' is longer than 40 characters"),
+    ({"service_name": "9lives"}, "service_name '9lives' is not snake_case"),
+    ({"service_name": "order__store"}, "service_name 'order__store' is not snake_case"),
+    ({"service_name": "orders_"}, "service_name 'orders_' is not snake_case"),
+    ({"service_name": "a" * 41}, "service_name 'aaaaaaaaaaaa... is longer than 40 characters"),
     ({"service_name": "class"}, "service_name 'class' is a Python keyword"),
     ({"service_name": "match"}, "service_name 'match' is a Python keyword"),
-    (
-        {"service_name": "json"},
-        "service_name 'json' collides with the Python standard library module 'json'",
-    ),
+    ({"service_name": "json"}, "service_name 'json' would shadow the standard library module"),
+    # any module of the standard library, not only the well-known ones
+    ({"service_name": "graphlib"}, "'graphlib' would shadow the standard library module"),
+    ({"service_name": "this"}, "'this' would shadow the standard library module"),
     (
         {"service_name": "omnibase_core"},
-        "service_name 'omnibase_core' collides with a package the node depends on ('omnibase_core')",
+        "service_name 'omnibase_core' would shadow a package the node installs",
     ),
-    ({"service_name": "omnibase_extra"}, "'omnibase_extra' collides with a package the node"),
-    ({"service_name": "pydantic"}, "'pydantic' collides with a package the node depends on"),
-    ({"package_name": "Acme"}, "package_name 'Acme' is not a snake_case identifier"),
+    ({"service_name": "omnibase_extra"}, "'omnibase_extra' would shadow a package the node"),
+    ({"service_name": "pydantic"}, "'pydantic' would shadow a package the node installs"),
+    # dependencies of the node's dependencies clash too
+    ({"service_name": "anyio"}, "'anyio' would shadow a package the node installs"),
+    ({"service_name": "yarl"}, "'yarl' would shadow a package the node installs"),
+    ({"package_name": "Acme"}, "package_name 'Acme' is not snake_case"),
     (
         {"package_name": "asyncio"},
-        "package_name 'asyncio' collides with the Python standard library module 'asyncio'",
+        "package_name 'asyncio' would shadow the standard library module",
     ),
-    ({"package_name": "redis"}, "package_name 'redis' collides with a package the node"),
+    ({"package_name": "redis"}, "package_name 'redis' would shadow a package the node installs"),
+    ({"package_name": "tests"}, "package_name 'tests' is the name of a folder of the generated"),
     (
         {"node_type": "sink"},
-        "node_type must be one of effect, compute, reducer, orchestrator; got 'sink'",
+        "node_type must be effect, compute, reducer or orchestrator; got 'sink'",
     ),
-    ({"node_type": None}, "node_type must be one of effect, compute, reducer, orchestrator"),
+    ({"node_type": None}, "node_type must be effect, compute, reducer or orchestrator; got None"),
+    ({"operations": []}, "operations must be a non-empty YAML list, e.g. [get_order]; got []"),
     (
-        {"operations": []},
-        "operations must be a non-empty list of snake_case names, e.g. [create_order, get_order]; "
-        "got []",
+        {"operations": "create_order"},
+        "operations must be a non-empty YAML list, e.g. [get_order]; got 'create_order'",
     ),
-    ({"operations": "create_order"}, "operations must be a non-empty list"),
-    ({"operations": None}, "operations must be a non-empty list"),
-    ({"operations": ["Get-Order"]}, "operation 'Get-Order' is not a snake_case identifier"),
-    ({"operations": [7]}, "operation must be a non-empty snake_case name, got 7"),
+    (
+        {"operations": None},
+        "operations must be a non-empty YAML list, e.g. [get_order]; got None",
+    ),
+    ({"operations": {"create_order": 1}}, "operations must be a non-empty YAML list"),
+    ({"operations": ["Get-Order"]}, "operation 'Get-Order' is not snake_case"),
+    ({"operations": [7]}, "operation must be a snake_case name; got 7"),
     ({"operations": ["b" * 41]}, "is longer than 40 characters"),
     ({"operations": ["import"]}, "operation 'import' is a Python keyword"),
     (
         {"operations": ["run"]},
-        "operation 'run' is a function name omnibase_core's validator bans; name what it does "
-        "instead (e.g. 'run_order')",
+        "operation 'run' is banned by onex validate; try e.g. run_order",
     ),
-    ({"operations": ["get_order", "process"]}, "operation 'process' is a function name"),
-    (
-        {"operations": ["handle"]},
-        "operation 'handle' would shadow a name the generated code uses; rename it",
-    ),
+    ({"operations": ["get_order", "process"]}, "operation 'process' is banned by onex validate"),
+    ({"operations": ["handle"]}, "operation 'handle' would shadow a name the generated code uses"),
     ({"operations": ["print"]}, "operation 'print' would shadow a name the generated code uses"),
     ({"operations": ["get_order", "get_order"]}, "operation 'get_order' is listed twice"),
-    ({"features": "caching"}, "features must be a list of non-empty strings; got 'caching'"),
-    ({"features": ["caching", " "]}, "features must be a list of non-empty strings"),
-    ({"features": [{"caching": True}]}, "features must be a list of non-empty strings"),
+    ({"features": "caching"}, "features must be a YAML list, e.g. [caching]; got 'caching'"),
+    ({"features": {"caching": True}}, "features must be a YAML list, e.g. [caching]; got {"),
+    (
+        {"features": ["caching", " "]},
+        "unknown feature ' '; the known ones are in docs/features.md",
+    ),
+    ({"features": [{"caching": True}]}, "unknown feature {'caching': T..."),
+    (
+        {"features": ["retries"]},
+        "unknown feature 'retries'; the known ones are in docs/features.md",
+    ),
+    ({"features": ["caching", "retry"]}, "retry: not yet supported (issue 11)"),
+    ({"features": ["strict"]}, "strict: use fail_fast (adds MixinFailFast)"),
+    ({"features": ["kafka"]}, "kafka: choose kafka in the integrations question"),
+    (
+        {"features": ["fail_fast"]},
+        "fail_fast needs custom_mixins or no_service_mode (adds MixinFailFast)",
+    ),
+    ({"features": ["caching", "strict_validation"]}, "strict_validation needs custom_mixins"),
     (
         {"dependencies": ["postgres"]},
-        "dependencies must be a mapping of name to version or description, e.g. "
-        "{postgres: '>=15'}; got ['postgres']",
+        "dependencies must be a YAML mapping, e.g. {redis: '>=7'}; got ['postgres']",
     ),
-    ({"dependencies": {"postgres": {"version": 15}}}, "dependencies must be a mapping"),
+    (
+        {"dependencies": "postgres"},
+        "dependencies must be a YAML mapping, e.g. {redis: '>=7'}; got 'postgres'",
+    ),
+    ({"dependencies": {"postgres": {"version": 15}}}, "dependencies must be a YAML mapping"),
     (
         {"integrations": "kafka"},
-        "integrations must be a list drawn from postgres, kafka, redis, http, consul",
+        "integrations must be a YAML list, e.g. [kafka]; got 'kafka'",
     ),
     (
         {"integrations": ["kafka", "mongo", "s3"]},
-        "unknown integration(s) 'mongo', 's3'; choose from postgres, kafka, redis, http, consul",
+        "integration 'mongo' is not one of postgres, kafka, redis, http, consul",
     ),
     # the operation named like the service gives its completed topic twice
     (
         {"service_name": "orders_effect", "operations": ["orders"]},
-        "operation names give the same topic twice (onex.evt.orders-effect.orders-completed.v1); "
-        "rename the operation that matches the service name",
+        "operation 'orders' gives the node's completed topic twice; rename it",
     ),
 ]
 
@@ -650,3 +837,84 @@ def test_decision_log_without_integrations() -> None:
         "none",
         "no keyword in the domain, operations, features or dependencies asks for one",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Every message fits one 80-column line (Copier's prompt shows one line of a validator's text)
+# ---------------------------------------------------------------------------------------------
+LONG = "x" * 200
+ODD_VALUES: list[Any] = [
+    None, "", " ", LONG, "Order-Service", "a" * 41, "9" * 100, 7, 3.5, True, [], [LONG],
+    {LONG: LONG}, ["x"] * 50, "é" * 60, "line\nbreak", "'\"" * 30, object(),
+]  # fmt: skip
+
+
+def every_message() -> list[str]:
+    """The message of every validator for every kind of bad input: odd values of every type,
+    each keyword, standard-library and framework name, banned or shadowing operation, refused
+    or unknown feature, and the answers only build_spec can refuse."""
+    names = [
+        *ODD_VALUES,
+        *keyword.kwlist,
+        *keyword.softkwlist,
+        *sorted(sys.stdlib_module_names),
+        *sorted(node_spec._FRAMEWORK_NAMES),
+        *sorted(node_spec._PROJECT_FOLDERS),
+        "omnibase_" + "x" * 31,
+    ]
+    messages = [
+        *(node_spec.service_name_error(name) for name in names),
+        *(node_spec.package_name_error(name) for name in names),
+        *(node_spec.node_type_error(value) for value in ODD_VALUES),
+        *(node_spec.port_error(value) for value in [*ODD_VALUES, 80, 70000, "80", "0" * 90]),
+        *(node_spec.dependencies_error(value) for value in [*ODD_VALUES, {"a": {"b": LONG}}]),
+    ]
+    operations = [
+        *([op] for op in names),
+        *([op] for op in sorted(node_spec._BANNED_FUNCTION_NAMES | node_spec._GENERATED_NAMES)),
+        *([op] for op in dir(builtins) if op.islower()),
+        ["a" * 40, "a" * 40],
+        *ODD_VALUES,
+    ]
+    messages += [node_spec.operations_error(ops) for ops in operations]
+    features = [
+        *([f] for f in [*ODD_VALUES, *node_spec.REFUSED_FEATURES, *node_spec.FEATURES]),
+        *ODD_VALUES,
+    ]
+    messages += [node_spec.features_error(value) for value in features]
+    messages += [node_spec.integrations_error(v) for v in [*ODD_VALUES, *([v] for v in names)]]
+    # build_spec's own check: an operation named like a 40-character service
+    for name in ("a" * 40, "b" * 33 + "_effect"):
+        with pytest.raises(SpecError) as raised:
+            spec_for(service_name=name, operations=[name.removesuffix("_effect")])
+        messages.append(str(raised.value))
+    return [message for message in messages if message]
+
+
+def test_every_message_fits_an_80_column_line() -> None:
+    messages = every_message()
+    too_long = sorted({m for m in messages if len(m) > node_spec.MAX_MESSAGE or "\n" in m})
+    assert too_long == []
+    # the walk really produced the messages it claims: one of every kind at least
+    assert len(set(messages)) > 500
+    for fragment in (
+        "is not snake_case",
+        "is longer than 40",
+        "is a Python keyword",
+        "would shadow the standard library",
+        "would shadow a package",
+        "is the name of a folder",
+        "must be effect, compute",
+        "is banned by onex validate",
+        "would shadow a name the generated code uses",
+        "is listed twice",
+        "unknown feature",
+        "not yet supported",
+        "needs custom_mixins",
+        "is not one of postgres",
+        "must be a YAML list",
+        "must be a YAML mapping",
+        "must be a whole number",
+        "completed topic twice",
+    ):
+        assert any(fragment in m for m in messages), fragment

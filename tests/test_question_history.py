@@ -39,11 +39,21 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Migrated:
-    """A versioned `_migrations` entry whose command contains `command_text` converts them."""
+    """A `before` `_migrations` entry whose command contains `command_text` converts them
+    (versioned, or idempotent and run on every update)."""
 
     why: str
     command_text: str
 
+
+# The features' choices as d3dd100 made them: the catalogue, then the seeds' refused words.
+FEATURE_CATALOGUE = (
+    *("event_driven", "caching", "persistence", "http_client", "api_client"),
+    *("service_discovery", "custom_mixins", "no_service_mode", "fail_fast", "strict_validation"),
+    *("retry", "resilience", "circuit_breaker", "fault_tolerance", "cli", "command_line"),
+    *("state_machine", "canonical_yaml", "stamping", "hybrid_execution", "workflow", "strict"),
+    *("database", "kafka", "redis", "discovery"),
+)
 
 # (question, what changed, before, after) -> how answers recorded before the change are handled.
 # In the order of copier.yml's history. `what` is an attribute of ATTRIBUTES, "added" or
@@ -56,9 +66,22 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
         "Copier casts the recorded int with str(); the port check takes the digits",
         old_answers=(8080, 1024, 65535),
     ),
-    # Other branches add their question changes here, in history order, e.g. `features`
-    # becoming a multiselect of the feature catalogue (its unknown words converted by a
-    # migration) and the business_description / domain validators.
+    # The feature catalogue (d3dd100): a free YAML list became a multiselect of it.
+    ("features", "type", "yaml", "str"): Accepted(
+        "a recorded YAML list of words is a list of str, which a multiselect takes as it is",
+        old_answers=(["custom_mixins", "fail_fast"], ["caching"], []),
+    ),
+    ("features", "choices", None, FEATURE_CATALOGUE): Migrated(
+        "words older versions took and the catalogue refuses are dropped from the answers "
+        "(each printed); the node stays as it was",
+        command_text="migrations/migrate_features.py",
+    ),
+    ("features", "multiselect", None, True): Accepted(
+        "as for its type: a recorded list is a multiselect answer",
+        old_answers=(["event_driven", "persistence"],),
+    ),
+    # Other branches add their question changes here, in history order (e.g. the
+    # business_description / domain validators).
 }
 
 
@@ -115,6 +138,9 @@ def changes_in_history() -> list[tuple[str, str, Any, Any]]:
 
 
 def _hashable(value: Any) -> Any:
+    """`value` as a dict key; choices given as a mapping become the values an answer records."""
+    if isinstance(value, dict):
+        return tuple(v["value"] if isinstance(v, dict) else v for v in value.values())
     return tuple(value) if isinstance(value, list) else value
 
 
@@ -133,8 +159,8 @@ def test_every_question_change_since_the_first_working_node_is_listed() -> None:
         if isinstance(handled, Migrated):
             runs = [m for m in migrations if handled.command_text in str(m.get("command"))]
             assert runs, f"no _migrations entry runs {handled.command_text!r} for {change}"
-            # Unversioned entries run on every update; one converting answers runs once.
-            assert all("version" in m for m in runs), f"{change}: its migration needs a version"
+            # A `before` stage: Copier reads the answers again after those migrations.
+            assert all("'before'" in str(m.get("when")) for m in runs), change
 
 
 ACCEPTED_OLD_ANSWERS = [

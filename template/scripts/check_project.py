@@ -41,15 +41,15 @@ def find_python(uv: list[str]) -> str | None:
     """A Python >= 3.12 for uv: UV_PYTHON, what uv finds, else a pyenv-installed one.
 
     uv finds or downloads an interpreter on most machines; it does not see pyenv's
-    versions through pyenv's shims, so look there explicitly before giving up.
+    versions through pyenv's shims (it stops at a shim whose version is not active), so look
+    there explicitly before giving up. A UV_PYTHON that is not a Python >= 3.12 gives None:
+    the user asked for that one, so no other is taken in its place.
     """
     if os.environ.get("UV_PYTHON"):
-        return os.environ["UV_PYTHON"]
-    found = subprocess.run(
-        [*uv, "python", "find", ">=3.12"], capture_output=True, text=True, check=False
-    )
-    if found.returncode == 0 and found.stdout.strip():
-        return found.stdout.strip()
+        return _at_least_3_12(uv, os.environ["UV_PYTHON"])
+    found = _uv_python_find(uv, ">=3.12")
+    if found:
+        return found
     pyenv = shutil.which("pyenv")
     if pyenv is None:
         return None
@@ -66,6 +66,38 @@ def find_python(uv: list[str]) -> str | None:
             if candidate.exists():
                 return str(candidate)
     return None
+
+
+def _uv_python_find(uv: list[str], request: str) -> str | None:
+    """The interpreter `uv python find` resolves `request` to (a path or a version), or None.
+    UV_PYTHON is left out of its environment: uv would apply it on top of the request."""
+    env = {key: value for key, value in os.environ.items() if key != "UV_PYTHON"}
+    found = subprocess.run(
+        [*uv, "python", "find", request], capture_output=True, text=True, env=env, check=False
+    )
+    if found.returncode != 0:
+        return None
+    return found.stdout.strip() or None
+
+
+def _at_least_3_12(uv: list[str], request: str) -> str | None:
+    python = _uv_python_find(uv, request)
+    if python is None:
+        return None
+    probe = subprocess.run(
+        [python, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"],
+        capture_output=True,
+        check=False,
+    )
+    return python if probe.returncode == 0 else None
+
+
+def no_python_message(*, from_copier: bool) -> str:
+    """One line: which Python is missing and how to point uv at one."""
+    rerun = "generate again" if from_copier else f"rerun python {RERUN_ALL}"
+    asked = os.environ.get("UV_PYTHON")
+    found = f"UV_PYTHON={asked} is not a Python >= 3.12" if asked else "no Python >= 3.12 found"
+    return f"[check] {found}: set UV_PYTHON=/path/to/python3.12 and {rerun}"
 
 
 FROM_COPIER = "--from-copier"
@@ -99,11 +131,9 @@ def main(argv: list[str]) -> int:
         return 1
     python = find_python(uv)
     if python is None:
-        print(
-            "[check] no Python >= 3.12 found: install one "
-            "(`uv python install 3.12`) or set UV_PYTHON to its path",
-            file=sys.stderr,
-        )
+        # Said here, in one line, rather than by uv sync failing on an interpreter it cannot
+        # use (a pyenv shim, a too-old UV_PYTHON) with a multi-line error of its own.
+        print(no_python_message(from_copier=from_copier), file=sys.stderr)
         return 1
     env = {**os.environ, "UV_PYTHON": python}
     print(f"[check] uv sync (Python {python})", flush=True)
