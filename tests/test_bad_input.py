@@ -285,7 +285,7 @@ def test_prompt_shows_the_validators_message_without_copiers_prefix() -> None:
     prefixed = original(question)["validate"]("nope")
     assert prefixed == "Validation error for question 'service_name': bad name"
     # and the data path keeps the prefix naming the question, in an error printed as one line
-    # (its class is the one of whichever copy of the extension installed the wrappers first)
+    # (its class is the one of the copy of the extension that installed the wrappers last)
     with pytest.raises(ValueError, match=r"^Validation error for question 'service_name': bad"):
         question.validate_answer("nope")
 

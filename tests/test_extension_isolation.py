@@ -34,6 +34,11 @@ def port_error(value: object) -> str:
 '''
 
 
+# Version B's copier_answers.py marks the one-line errors its wrappers raise.
+ONE_LINE_ERROR = "raise AnswerError(str(error)) from error"
+ONE_LINE_ERROR_B = 'raise AnswerError("version B: " + str(error)) from error'
+
+
 @pytest.fixture(autouse=True)
 def forget_loaded_extensions() -> Iterator[None]:
     """Drop the extension modules these renders load, so no other test meets them."""
@@ -98,3 +103,31 @@ def test_an_old_fixed_name_version_first_then_the_working_tree(tmp_path: Path) -
     # The working tree's str question, checked by the working tree's validator.
     assert render(new, tmp_path / "at-new")["http_port"] == "8080"
     assert Path(sys.modules[FIXED_NAME].__file__ or "").is_relative_to(old)
+
+
+def test_the_last_loaded_version_s_copier_workarounds_apply(tmp_path: Path) -> None:
+    """extensions/copier_answers.py patches Copier's Question class, once for the process: the
+    version loaded last (the new one, in an update) must be the one whose wrappers run."""
+    version_a, version_b = tmp_path / "a", tmp_path / "b"
+    copy_working_tree(version_a)
+    copy_working_tree(version_b)
+    answers_b = version_b / "extensions" / "copier_answers.py"
+    source = answers_b.read_text()
+    assert source.count(ONE_LINE_ERROR) == 1
+    answers_b.write_text(source.replace(ONE_LINE_ERROR, ONE_LINE_ERROR_B))
+
+    def refusal(template: Path, dst: Path) -> str:
+        with pytest.raises(ValueError, match="http_port must be a whole number") as refused:
+            copier.run_copy(
+                str(template),
+                str(dst),
+                data={"http_port": "abc"},
+                defaults=True,
+                unsafe=True,
+                quiet=True,
+            )
+        return str(refused.value)
+
+    assert not refusal(version_a, tmp_path / "first").startswith("version B")
+    assert refusal(version_b, tmp_path / "second").startswith("version B: ")
+    assert not refusal(version_a, tmp_path / "third").startswith("version B")
