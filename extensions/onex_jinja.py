@@ -53,6 +53,7 @@ def load_sibling(filename: str) -> ModuleType:
 
 
 node_spec = load_sibling("node_spec.py")
+free_text = load_sibling("free_text.py")
 
 _CHECKS = {
     "service_name": node_spec.service_name_error,
@@ -101,6 +102,12 @@ class OnexExtension(Extension):
         environment.globals["onex_detect_integrations"] = _detect
         environment.globals["onex_is_read_operation"] = node_spec.is_read_operation
         environment.tests["onex_is_read_operation"] = node_spec.is_read_operation
+        # Free text (business_description, domain) into each file format: extensions/free_text.py.
+        environment.filters["onex_text_check"] = free_text.text_error
+        environment.filters["onex_toml"] = free_text.toml_string
+        environment.filters["onex_yaml"] = free_text.yaml_scalar
+        environment.filters["onex_docstring"] = free_text.python_docstring
+        environment.filters["onex_markdown"] = free_text.markdown_text
 
 
 # The answers' keys build_spec and decision_log read.

@@ -56,6 +56,13 @@ MATRIX: list[Any] = [
         {
             "service_name": "price_rules_compute",
             "node_type": "compute",
+            # Free text that broke pyproject.toml, the docstrings and README.md before
+            # extensions/free_text.py (tests/test_free_text.py): here through every check.
+            "business_description": (
+                'Scores orders: "quoted", C:\\new\\table, """triple""", {{ jinja }} {% x %},\n'
+                "\ttabs, caf\u00e9 \u2013 \u2018curly\u2019 \U0001f44d \u200fRTL, # *not* _markup_ "
+                "<b>&amp;</b> $5"
+            ),
             "features": ["no_service_mode", "caching"],
             "operations": ["score_order", "normalize_prices", "convert_currency"],
         },

@@ -55,6 +55,12 @@ FEATURE_CATALOGUE = (
     *("database", "kafka", "redis", "discovery"),
 )
 
+NOT_BLANK = (
+    "{% if not business_description.strip() %}business_description must not be empty{% endif %}"
+)
+TEXT_CHECK = "{{ business_description | onex_text_check('business_description') }}"
+DOMAIN_TEXT_CHECK = "{{ domain | onex_text_check('domain', allow_empty=true) }}"
+
 # (question, what changed, before, after) -> how answers recorded before the change are handled.
 # In the order of copier.yml's history. `what` is an attribute of ATTRIBUTES, "added" or
 # "removed" (before/after are then None).
@@ -80,8 +86,21 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
         "as for its type: a recorded list is a multiselect answer",
         old_answers=(["event_driven", "persistence"],),
     ),
-    # Other branches add their question changes here, in history order (e.g. the
-    # business_description / domain validators).
+    # Free text (e3c8b0b): business_description and domain checked by extensions/free_text.py.
+    ("business_description", "validator", NOT_BLANK, TEXT_CHECK): Accepted(
+        "non-blank text still passes unless it holds control characters other than tab, "
+        "newline and CR, lone surrogates or over 2000 characters: text earlier versions "
+        "rendered into files that did not parse",
+        old_answers=(
+            "Creates records and reads them back on request.",
+            'Sums "daily" sales\nper store \\ region, in \u20ac',
+        ),
+    ),
+    ("domain", "validator", None, DOMAIN_TEXT_CHECK): Accepted(
+        "any text up to 200 characters, empty too, as before, bar control characters",
+        old_answers=("general", "order database", ""),
+    ),
+    # Further question changes go here, in history order.
 }
 
 
