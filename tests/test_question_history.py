@@ -132,7 +132,12 @@ def changes_in_history() -> list[tuple[str, str, Any, Any]]:
     """Every question change from EARLIEST_WORKING through the working tree, in order."""
     require_commits(TEMPLATE_ROOT, [EARLIEST_WORKING])
     later = subprocess.run(
-        ["git", "log", "--reverse", "--format=%H", f"{EARLIEST_WORKING}..HEAD", "--", "copier.yml"],
+        # The first-parent line: a merged branch's changes count once, at its merge (its own
+        # commits, next to the other branches', would read as changes made and undone).
+        [
+            *("git", "log", "--first-parent", "--reverse", "--format=%H"),
+            *(f"{EARLIEST_WORKING}..HEAD", "--", "copier.yml"),
+        ],
         cwd=TEMPLATE_ROOT,
         capture_output=True,
         text=True,

@@ -82,8 +82,8 @@ SAMPLED = (
 
 
 def history_commits() -> list[str]:
-    """EARLIEST_WORKING and every later commit of HEAD's history that changed HISTORY_PATHS or
-    is a release (a PEP 440 tag), oldest first."""
+    """EARLIEST_WORKING and every later commit of HEAD's first-parent line that changed
+    HISTORY_PATHS or is a release (a PEP 440 tag), oldest first."""
 
     def lines(*args: str) -> list[str]:
         done = subprocess.run(
@@ -91,15 +91,17 @@ def history_commits() -> list[str]:
         )
         return done.stdout.split()
 
-    since = f"{EARLIEST_WORKING}..HEAD"
-    changed = set(lines("log", "--format=%h", since, "--", *HISTORY_PATHS))
+    # The first-parent line: the commits a user could have generated from (main's own, merges
+    # of branches as one step), in order, so their versions grow with it.
+    since = ["--first-parent", f"{EARLIEST_WORKING}..HEAD"]
+    changed = set(lines("log", "--format=%h", *since, "--", *HISTORY_PATHS))
     released = {
         commit
         for tag in lines("tag", "--merged", "HEAD", "--list", "[0-9]*.[0-9]*")
         for commit in lines("rev-parse", "--short", f"{tag}^{{commit}}")
     }
     # Without the history (a shallow clone) the list is short; `history` then fails the run.
-    ordered = lines("log", "--reverse", "--format=%h", since)
+    ordered = lines("log", "--reverse", "--format=%h", *since)
     return [EARLIEST_WORKING, *(c for c in ordered if c in changed or c in released)]
 
 
@@ -113,10 +115,10 @@ class History:
 def release_of(commit: str) -> str:
     """The PEP 440 version of a commit: its release tag, else the last one plus `.postN`.
 
-    Before the first release tag, `0.0.0.postN` with N the commit's number in the history
-    (what Copier itself shows for an untagged template). The versions order like the commits,
-    and `_migrations` entries versioned by real releases run for exactly the updates that
-    cross them.
+    Before the first release tag, `0.0.0.postN` with N the number of commits it contains
+    (what Copier itself shows for an untagged template). Along the first-parent line the
+    versions grow with the commits, and `_migrations` entries versioned by real releases run
+    for exactly the updates that cross them.
     """
     described = subprocess.run(
         ["git", "describe", "--tags", "--long", "--match", "[0-9]*.[0-9]*", commit],
