@@ -187,28 +187,37 @@ def test_every_question_change_since_the_first_working_node_is_listed() -> None:
             assert all("'before'" in str(m.get("when")) for m in runs), change
 
 
-ACCEPTED_OLD_ANSWERS = [
-    pytest.param(change[0], answer, id=f"{change[0]}={answer!r}")
-    for change, handled in QUESTION_CHANGES.items()
-    if isinstance(handled, Accepted)
-    for answer in handled.old_answers
-]
+def old_answer_sets() -> list[dict[str, Any]]:
+    """The accepted changes' old answers as answers files: the i-th old answer of each question
+    (cycling through the shorter lists), so a few renders try every one."""
+    examples: dict[str, list[Any]] = {}
+    for (question, *_), handled in QUESTION_CHANGES.items():
+        if isinstance(handled, Accepted):
+            examples.setdefault(question, []).extend(handled.old_answers)
+    examples = {question: answers for question, answers in examples.items() if answers}
+    depth = max(len(answers) for answers in examples.values())
+    return [
+        {question: answers[i % len(answers)] for question, answers in examples.items()}
+        for i in range(depth)
+    ]
 
 
-@pytest.mark.parametrize(("question", "old_answer"), ACCEPTED_OLD_ANSWERS)
-def test_an_accepted_old_answer_passes_todays_questionnaire(
-    question: str, old_answer: Any, tmp_path: Path
+@pytest.mark.parametrize("old_answers", old_answer_sets())
+def test_accepted_old_answers_pass_todays_questionnaire(
+    old_answers: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Given as recorded (e.g. an int), Copier casts and validates it with today's code."""
+    """Given as recorded (e.g. an int), Copier casts and validates them with today's code."""
     project = tmp_path / "ledger"
     copier.run_copy(
         str(TEMPLATE_ROOT),
         str(project),
-        data={"run_checks": False, question: old_answer},
+        data={"run_checks": False, **old_answers},
         defaults=True,
         unsafe=True,
         quiet=True,
         vcs_ref="HEAD",  # the working tree, not the latest release tag
     )
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert str(recorded[question]) == str(old_answer)
+    assert {question: str(recorded[question]) for question in old_answers} == {
+        question: str(answer) for question, answer in old_answers.items()
+    }
