@@ -21,5 +21,8 @@ if [ -z "${UV_PYTHON:-}" ]; then
     export UV_PYTHON
 fi
 
+# A missing service fails the tests that need it instead of skipping them (tests/conftest.py).
+export ONEX_TEMPLATE_REQUIRE_SERVICES=1
+
 uv sync --quiet
 exec uv run pytest -n 2 --dist loadgroup "$@"

@@ -7,12 +7,17 @@ post-generation task runs, so the suite proves exactly what a user gets.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
+import re
 import subprocess
 import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import yaml
@@ -29,6 +34,21 @@ pytest_plugins = [
 ]
 
 
+# Markers of heavier matrices: the default run deselects their tests (it runs a sample of each
+# matrix instead); a `-m` expression naming the marker runs them, e.g. `-m mutation_full`.
+FULL_MATRIX_MARKERS = ("mutation_full", "history_full")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the full matrices that the `-m` expression (if any) does not name."""
+    expression = config.getoption("markexpr") or ""
+    left_out = [marker for marker in FULL_MATRIX_MARKERS if marker not in expression]
+    full = [i for i in items if any(i.get_closest_marker(m) for m in left_out)]
+    if full:
+        config.hook.pytest_deselected(items=full)
+        items[:] = [item for item in items if item not in full]
+
+
 def copier_choices(question: str) -> list[str]:
     """The choices copier.yml offers for `question` (the matrices are built from these)."""
     config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
@@ -43,22 +63,140 @@ def generate(copie: Any, **answers: Any) -> Path:
     return Path(result.project_dir)
 
 
-def run_checks(project: Path, *, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run the project's own check script; fails the test with its output on error."""
-    completed = subprocess.run(
-        [sys.executable, "scripts/check_project.py"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ},
-        check=False,
-    )
-    if completed.returncode != 0:
-        pytest.fail(
-            f"checks failed in {project}:\n{completed.stdout[-6000:]}\n{completed.stderr[-6000:]}"
+class ChecksRun(subprocess.CompletedProcess[str]):
+    """A passed check_project.py run, with the tests its pytest passed."""
+
+    passed: list[str]  # "<dotted module>.<test name>" of each passed test, as JUnit names them
+
+
+def run_checks(
+    project: Path, *, expected_skips: Collection[str] = (), timeout: float = 900
+) -> ChecksRun:
+    """Run the project's own check script; fails the test with its output on error, and when
+    its pytest skipped any test not named in `expected_skips`, or did not skip one named there
+    (names as assert_nested_pytest_passed takes them, e.g. the integration tests of a service
+    this test did not start: integration_tests(project))."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "pytest-report.xml"
+        # A JUnit report names the skipped tests without changing what pytest prints.
+        addopts = f"{os.environ.get('PYTEST_ADDOPTS', '')} --junitxml={report}".strip()
+        completed = subprocess.run(
+            [sys.executable, "scripts/check_project.py"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTEST_ADDOPTS": addopts},
+            check=False,
         )
-    return completed
+        if completed.returncode != 0:
+            pytest.fail(
+                f"checks failed in {project}:\n{completed.stdout[-6000:]}\n"
+                f"{completed.stderr[-6000:]}"
+            )
+        assert_nested_pytest_passed(completed.stdout, report, expected_skips)
+        checked = ChecksRun(
+            completed.args, completed.returncode, completed.stdout, completed.stderr
+        )
+        checked.passed = junit_tests(report, "passed")
+    return checked
+
+
+# The last line of a pytest run: "26 passed, 2 skipped in 4.13s" (with -q), or the same
+# between "=" rules at other verbosities.
+SUMMARY_LINE = re.compile(
+    r"^=*[ ]*(?P<counts>(?:\d+ [a-z]+(?:, )?)+) in [\d.]+s\b.*$|^=*[ ]*no tests ran in .*$",
+    re.MULTILINE,
+)
+
+
+def nested_pytest_summary(output: str) -> dict[str, int]:
+    """The counts of the last pytest summary line in `output`, e.g. {"passed": 26,
+    "skipped": 2}; plural words are made singular ("errors" -> "error"). Fails the test when
+    there is no summary line."""
+    lines = list(SUMMARY_LINE.finditer(output))
+    if not lines:
+        pytest.fail(f"no pytest summary line in the output:\n{output[-3000:]}")
+    counts: dict[str, int] = {}
+    for item in (lines[-1].group("counts") or "").split(", "):
+        if item:
+            number, word = item.split(" ")
+            counts[word.removesuffix("s") if word in {"errors", "warnings"} else word] = int(number)
+    return counts
+
+
+def junit_tests(report: Path, outcome: str) -> list[str]:
+    """ "<dotted module>.<test name>" of each test a JUnit report (pytest --junitxml) lists
+    with `outcome`: passed, skipped, failure or error."""
+    found = []
+    for case in ET.parse(report).getroot().iter("testcase"):
+        marks = {child.tag for child in case} & {"skipped", "failure", "error"}
+        if (outcome in marks) or (outcome == "passed" and not marks):
+            found.append(f"{case.get('classname')}.{case.get('name')}")
+    return sorted(found)
+
+
+def assert_nested_pytest_passed(
+    output: str, report: Path, expected_skips: Collection[str] = ()
+) -> dict[str, int]:
+    """A nested pytest run (its output, its JUnit report) ran tests, none failed, and it
+    skipped exactly the tests `expected_skips` names. A name is a test function's, or its
+    dotted id ("tests.integration.test_redis_integration.test_x"); a parametrized test is
+    named without its parameters."""
+    counts = nested_pytest_summary(output)
+    assert counts.get("passed", 0) > 0, f"no test passed: {counts}"
+    assert not {"failed", "error"} & counts.keys(), f"nested pytest failed: {counts}"
+    assert len(junit_tests(report, "passed")) == counts["passed"], counts
+    skipped = junit_tests(report, "skipped")
+    assert len(skipped) == counts.get("skipped", 0), (skipped, counts)
+    unnamed = [
+        test
+        for test in skipped
+        if not {test.split("[")[0], test.split("[")[0].rsplit(".", 1)[-1]} & set(expected_skips)
+    ]
+    assert unnamed == [], f"skipped without being expected: {unnamed}"
+    bases = {test.split("[")[0] for test in skipped}
+    not_skipped = [
+        name for name in expected_skips if name not in bases | {b.rsplit(".", 1)[-1] for b in bases}
+    ]
+    assert not_skipped == [], f"expected to be skipped, but were not: {not_skipped}"
+    return counts
+
+
+def integration_tests(project: Path) -> list[str]:
+    """Dotted ids of the project's tests marked `integration` (by decorator or by the module's
+    pytestmark): the ones that skip when their service is not configured. Read with ast."""
+    found = []
+    for path in sorted((project / "tests").rglob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        module_marked = any(
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+            and "mark.integration" in ast.unparse(node.value)
+            for node in tree.body
+        )
+        module = ".".join(path.relative_to(project).with_suffix("").parts)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+                "test_"
+            ):
+                decorators = " ".join(ast.unparse(d) for d in node.decorator_list)
+                if module_marked or "mark.integration" in decorators:
+                    found.append(f"{module}.{node.name}")
+    return found
+
+
+# With this set (scripts/test-all.sh and CI set it), a missing service fails the test instead
+# of skipping it, so a run that claims to cover the integrations cannot silently skip them.
+REQUIRE_SERVICES = "ONEX_TEMPLATE_REQUIRE_SERVICES"
+
+
+def service_unavailable(message: str) -> NoReturn:
+    """Skip the test needing a service that is not available here; fail it, with the same
+    message, when ONEX_TEMPLATE_REQUIRE_SERVICES=1."""
+    if os.environ.get(REQUIRE_SERVICES) == "1":
+        pytest.fail(f"{message} ({REQUIRE_SERVICES}=1 requires every service)", pytrace=False)
+    pytest.skip(message)
 
 
 def project_python(project: Path) -> Path:

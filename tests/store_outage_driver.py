@@ -7,7 +7,12 @@ the request to send. Protocol, one JSON object per line:
 
     stdout {"event": "started", "startup_ms": ...}        (after node.startup())
     stdin  "probe" -> {"event": "probe", "health": "healthy|degraded|unhealthy",
-                       "result": "ok" | "<error code>", "operation_ms": ..., "health_ms": ...}
+                       "result": "ok" | "<error code>", "response": {...} | null,
+                       "operation_ms": ..., "health_ms": ...}
+
+Every probe sends a new request built from the JSON (so a new correlation id, unless the JSON
+fixes one: then every probe is a redelivery of the same command); "response" is the reply's
+JSON when the operation succeeded, so the test can check what the store kept.
     stdin  "stop"  -> {"event": "done"} after node.shutdown()
 
 OutageProbe, at the end, is the test side of that protocol (standard library only, like the
@@ -45,8 +50,10 @@ async def main() -> None:
         health = await node.health_check_async()
         health_ms = (time.perf_counter() - began) * 1000
         began = time.perf_counter()
+        response: dict[str, Any] | None = None
         try:
-            await node.handle(request_model(**fields))
+            reply = await node.handle(request_model(**fields))
+            response = reply.model_dump(mode="json")
             result = "ok"
         except Exception as exc:  # reported to the test, which asserts on the code
             result = str(getattr(exc, "error_code", type(exc).__name__))
@@ -55,6 +62,7 @@ async def main() -> None:
                 "event": "probe",
                 "health": str(getattr(health.status, "value", health.status)),
                 "result": result,
+                "response": response,
                 "operation_ms": round((time.perf_counter() - began) * 1000, 1),
                 "health_ms": round(health_ms, 1),
             }
@@ -96,6 +104,11 @@ class OutageProbe:
                 return result, time.perf_counter() - began, probes
             time.sleep(0.05)
 
+    def kill(self) -> None:
+        """End the node as a crash would: SIGKILL, no shutdown."""
+        self._process.kill()
+        self._process.wait()
+
     def close(self) -> None:
         try:
             self._send("stop")
@@ -106,10 +119,13 @@ class OutageProbe:
                 self._process.wait()
 
     def _send(self, command: str) -> dict[str, Any]:
+        self._write(command)
+        return self._read()
+
+    def _write(self, command: str) -> None:
         assert self._process.stdin is not None
         self._process.stdin.write(command + "\n")
         self._process.stdin.flush()
-        return self._read()
 
     def _read(self) -> dict[str, Any]:
         assert self._process.stdout is not None
@@ -118,3 +134,10 @@ class OutageProbe:
             raise RuntimeError(f"the outage driver exited with {self._process.wait()}")
         message: dict[str, Any] = json.loads(line)
         return message
+
+
+def probe_all(probes: list[OutageProbe]) -> list[dict[str, Any]]:
+    """Probe every node at once (each gets its command before any answer is read)."""
+    for probe in probes:
+        probe._write("probe")
+    return [probe._read() for probe in probes]

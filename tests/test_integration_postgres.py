@@ -3,7 +3,9 @@
 An effect node with the postgres integration (and 40-character names, the longest the
 questionnaire accepts) passes its own checks with DATABASE_URL set, so its example tests and
 its generated integration tests run against the server instead of being skipped; then a live
-node rides out PostgreSQL being down at start-up and stopped while it runs.
+node rides out PostgreSQL being down at start-up and stopped while it runs, and one command
+delivered again after a crash, to a restarted node and to a second instance at once, is
+stored once.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import re
 import time
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from conftest import generate, project_python, run_checks, sync_environment
 from service_postgres import PASSWORD, PostgresServer
-from store_outage_driver import OutageProbe
+from store_outage_driver import OutageProbe, probe_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 
@@ -52,8 +55,16 @@ def test_effect_project_checks_pass_against_postgres(
     summary = re.findall(r"^\d+ passed.*$", completed.stdout, re.MULTILINE)
     assert summary, completed.stdout[-3000:]
     assert "skipped" not in summary[-1], f"tests needing PostgreSQL were skipped: {summary[-1]}"
-    # The example operations wrote rows into the table the store created.
-    assert int(postgres_server.psql(f"SELECT count(*) FROM {TABLE}", "effect_checks")) > 0
+
+    # The example write operation's tests stored rows (the read tests' seed rows are
+    # "seed" rows and do not count), and the replays among them stored nothing more.
+    def count(where: str) -> int:
+        sql = f"SELECT count(*) FROM {TABLE} WHERE {where}"
+        return int(postgres_server.psql(sql, "effect_checks"))
+
+    assert count(f"operation = '{WRITE}'") >= 4, "the example write tests stored nothing"
+    assert count("key LIKE 'redelivered-%'") == 1  # one request, handled twice
+    assert count("key LIKE 'duplicated-%'") == 1  # one request, handled 8 times at once
     assert PASSWORD not in completed.stdout + completed.stderr  # the DSN is never printed
     print(f"\ncheck_project.py with PostgreSQL: {seconds:.1f} s; pytest: {summary[-1]}")
 
@@ -106,3 +117,40 @@ def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(
     assert written == 4  # one per successful probe: two after each recovery
     assert (probes_1, probes_2) == (1, 1), "the first operation after a restart must succeed"
     print("\npostgres outage: " + ", ".join(f"{k}={v:.3f}" for k, v in timings.items()))
+
+
+def test_command_redelivered_after_a_crash_and_to_two_instances_is_stored_once(
+    effect_project: Path,
+    postgres_server: PostgresServer,
+) -> None:
+    if not project_python(effect_project).exists():
+        sync_environment(effect_project)
+    database = "redelivery"
+    env = {**os.environ, "DATABASE_URL": postgres_server.create_database(database)}
+    correlation_id = str(uuid4())  # fixed: every probe is the same command again
+    request = {"operation": WRITE, "key": "redelivered", "data": {"n": 1}}
+    command = {**request, "correlation_id": correlation_id}
+
+    crashed = OutageProbe(effect_project, SERVICE, env, command)
+    first = crashed.probe()
+    crashed.kill()  # after the effect, before any commit of the command: it comes again
+    instances = [OutageProbe(effect_project, SERVICE, env, command) for _ in range(2)]
+    other = OutageProbe(effect_project, SERVICE, env, request)  # new commands meanwhile
+    try:
+        replies = [*probe_all(instances), *probe_all(instances), other.probe()]
+    finally:
+        for probe in [*instances, other]:
+            probe.close()
+
+    assert first["result"] == "ok", first
+    assert [reply["result"] for reply in replies] == ["ok"] * 5, replies
+    # Every delivery of the command got the first outcome: the same record, id and time.
+    assert all(reply["response"] == first["response"] for reply in replies[:4]), replies
+    rows = postgres_server.psql(
+        f"SELECT idempotency_key FROM {TABLE} WHERE key = 'redelivered' ORDER BY created_at",
+        database,
+    ).split()
+    # The command's one row (its key is its correlation id) and the other command's row.
+    assert len(rows) == 2, rows
+    assert rows[0] == correlation_id
+    assert rows[1] == replies[4]["response"]["correlation_id"]

@@ -14,7 +14,7 @@ onex validate) green.
 The past releases are the earliest commit whose generated nodes pass their checks and every
 commit since that changed copier.yml or extensions/ (the code and questions an update runs).
 The default run samples one commit per node type (SAMPLED); the whole commits x types matrix
-runs with `-m history_full` (or `-m ""` for everything).
+runs with `-m history_full` (tests/conftest.py leaves it out unless `-m` names it).
 """
 
 from __future__ import annotations

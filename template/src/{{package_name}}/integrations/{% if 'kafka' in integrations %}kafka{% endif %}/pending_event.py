@@ -12,6 +12,7 @@ class PendingEvent:
     key: bytes | None
     value: bytes
     event_id: str
+    event_type: str = ""
     attempts: int = 0
     last_error: str = ""
 
@@ -25,4 +26,5 @@ class PendingEvent:
             key=key,
             value=str(text).encode(),
             event_id=str(getattr(envelope, "event_id", "")),
+            event_type=str(getattr(envelope, "event_type", "")),
         )
