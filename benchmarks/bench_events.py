@@ -56,6 +56,7 @@ def outer(args: argparse.Namespace) -> int:
         defaults=True,
         unsafe=True,
         quiet=True,
+        vcs_ref="HEAD",  # this checkout as it is, not its latest release tag
     )
     python = sync_environment(project)
     port = free_port()

@@ -87,7 +87,13 @@ def time_copies(template: Path, data: dict[str, Any], work: Path, runs: int) -> 
         destination = work / f"{template.name}-{run}"
         started = time.perf_counter()
         copier.run_copy(
-            str(template), str(destination), data=data, defaults=True, unsafe=True, quiet=True
+            str(template),
+            str(destination),
+            data=data,
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            vcs_ref="HEAD",  # this checkout as it is, not its latest release tag
         )
         elapsed = time.perf_counter() - started
         if run:

@@ -1,7 +1,8 @@
 """Copier workarounds, in one place: a refused answer is one line, naming its question.
 
-Copier 9.19 has three gaps here, all closed by wrapping methods of its Question class (once
-per process, whatever number of template versions load this file):
+Copier 9.19 has three gaps here, all closed by wrapping methods of its Question class (by
+the copy of this file loaded last, around Copier's own methods, so that of a process's
+template versions the newest, rendered last by `copier update`, decides):
 
 1. A list answer given as a plain string, `-d features=caching` or `features: caching` in a
    --data-file, reaches Copier's parse_yaml_list for a multiselect question, which raises
@@ -107,7 +108,10 @@ class AnswerMessagesExtension(Extension):
         super().__init__(environment)
         if Question is None:
             return
+        # The copy of this file loaded last installs its wrappers, each around Copier's own
+        # method: `copier update` renders the old version first, then the new one, whose
+        # questions must meet the new version's wrappers, not the old ones.
         for name, wrap in _WRAPPERS.items():
             method = getattr(Question, name)
-            if not getattr(method, _MARK, False):
-                setattr(Question, name, wrap(method))
+            original = method.__wrapped__ if getattr(method, _MARK, False) else method
+            setattr(Question, name, wrap(original))

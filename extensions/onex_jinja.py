@@ -7,10 +7,12 @@ same way, from beside it, rather than imported from an installed package.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from copier_template_extensions import ContextHook
@@ -18,20 +20,40 @@ from jinja2 import Environment
 from jinja2.ext import Extension
 
 
-def _load_node_spec() -> Any:
-    name = "onex_template_node_spec"
+def load_sibling(filename: str) -> ModuleType:
+    """The module in `filename` beside this file, registered under a name made of its content.
+
+    One Copier process renders several template versions: `copier update` renders the old
+    version first, then the new one (three times), each from its own clone, and
+    copier-template-extensions executes this file afresh for every `extensions/...:Class`
+    entry of every render (it never reuses a loaded extension). A module kept under a fixed
+    name leaked the first version's code into the next one: the new questions were validated
+    by the old validators. Keyed by a hash of the source, each version gets its own code, and
+    the renders of one version share one module.
+
+    Commits before release 0.1.0 registered node_spec as `onex_template_node_spec`; no name
+    made here matches it, so an old version rendered in the same process keeps its own code.
+    """
+    path = Path(__file__).with_name(filename)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    name = f"onex_template_{path.stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("node_spec.py"))
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses need the module registered while it executes
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # a half-executed module must not be found by the next render
+        raise
     return module
 
 
-node_spec = _load_node_spec()
+node_spec = load_sibling("node_spec.py")
+free_text = load_sibling("free_text.py")
 
 _CHECKS = {
     "service_name": node_spec.service_name_error,
@@ -80,15 +102,7 @@ class OnexExtension(Extension):
         environment.globals["onex_detect_integrations"] = _detect
         environment.globals["onex_is_read_operation"] = node_spec.is_read_operation
         environment.tests["onex_is_read_operation"] = node_spec.is_read_operation
-        # Free text (business_description, domain) into each file format: extensions/free_text.py,
-        # loaded by path like node_spec.py, and not kept in sys.modules (nothing reuses it).
-        loader = importlib.util.spec_from_file_location(
-            "onex_template_free_text", Path(__file__).with_name("free_text.py")
-        )
-        assert loader is not None
-        assert loader.loader is not None
-        free_text = importlib.util.module_from_spec(loader)
-        loader.loader.exec_module(free_text)
+        # Free text (business_description, domain) into each file format: extensions/free_text.py.
         environment.filters["onex_text_check"] = free_text.text_error
         environment.filters["onex_toml"] = free_text.toml_string
         environment.filters["onex_yaml"] = free_text.yaml_scalar

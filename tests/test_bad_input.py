@@ -106,6 +106,7 @@ def copy(destination: Path, data: dict[str, Any]) -> None:
         defaults=True,
         unsafe=True,
         quiet=True,
+        vcs_ref="HEAD",  # this checkout as it is, not its latest release tag
     )
 
 
@@ -143,7 +144,8 @@ def test_bad_prd_file_is_refused_through_the_api(tmp_path: Path) -> None:
 
 def copier_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *args],
+        # --vcs-ref=HEAD: this checkout as it is (uncommitted changes too), not its latest tag.
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -283,7 +285,7 @@ def test_prompt_shows_the_validators_message_without_copiers_prefix() -> None:
     prefixed = original(question)["validate"]("nope")
     assert prefixed == "Validation error for question 'service_name': bad name"
     # and the data path keeps the prefix naming the question, in an error printed as one line
-    # (its class is the one of whichever copy of the extension installed the wrappers first)
+    # (its class is the one of the copy of the extension that installed the wrappers last)
     with pytest.raises(ValueError, match=r"^Validation error for question 'service_name': bad"):
         question.validate_answer("nope")
 

@@ -105,6 +105,7 @@ def render(destination: Path, answers: dict[str, Any]) -> None:
         defaults=True,
         unsafe=True,
         quiet=True,
+        vcs_ref="HEAD",  # this checkout as it is, not its latest release tag
     )
 
 
@@ -249,7 +250,7 @@ def test_cli_refuses_text_that_is_not_utf8(tmp_path: Path) -> None:
     destination = tmp_path / "project"
     # Latin-1 "café": the byte 0xE9 alone is not UTF-8.
     answer = b"business_description=caf\xe9 orders"
-    copier_cli = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults"]
+    copier_cli = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD"]
     completed = subprocess.run(
         [
             *copier_cli,

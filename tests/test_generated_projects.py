@@ -196,6 +196,7 @@ def test_copier_cli_runs_the_checks_after_generation(tmp_path: Path) -> None:
             "copy",
             "--trust",
             "--defaults",
+            "--vcs-ref=HEAD",  # this checkout as it is, not its latest release tag
             str(TEMPLATE_ROOT),
             str(tmp_path / "orders"),
         ],

@@ -33,6 +33,7 @@ def copy_with_prd(destination: Path, prd: Path, *overrides: str) -> dict[str, An
             "copy",
             "--trust",
             "--defaults",
+            "--vcs-ref=HEAD",  # this checkout as it is, not its latest release tag
             "--data-file",
             str(prd),
             "-d",

@@ -12,14 +12,9 @@ the project's own checks (ruff, mypy --strict, pytest, onex validate) pass.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +22,21 @@ import pytest
 import yaml
 from conftest import TEMPLATE_ROOT, copier_choices, load_script, run_checks
 from service_redis import RedisServer
+from update_helpers import (
+    GIT_ENV,
+    Updated,
+    assert_clean_merge,
+    assert_template_files_match_fresh_copy,
+    assert_user_edits_intact,
+    commit_all,
+    copy_at,
+    generate_and_edit,
+    git,
+    is_user_owned,
+    snapshot_template,
+    update,
+    walk,
+)
 
 OLD, NEW, MOVED = "0.1.0", "0.2.0", "0.3.0"
 
@@ -42,47 +52,7 @@ OLD_ONLY_IN = (
     "template/src/{{package_name}}/nodes/{{spec.node_name}}/contract.yaml.jinja",
 )
 
-# A user's change to a setting of the template-owned contract.yaml (a 3-way merge keeps it).
-CONTRACT_SETTING = ("operation_timeout_seconds: 30.0", "operation_timeout_seconds: 45.0")
-CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
-
 # -- the throwaway template repository -------------------------------------------------------
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, env=GIT_ENV, check=False
-    )
-    assert done.returncode == 0, f"git {' '.join(args)} failed in {cwd}:\n{done.stderr}"
-    return done.stdout
-
-
-GIT_ENV = {
-    # Not the template suite's own environment: the project's uv would warn about it.
-    **{key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"},
-    "GIT_AUTHOR_NAME": "update test",
-    "GIT_AUTHOR_EMAIL": "update-test@example.invalid",
-    "GIT_COMMITTER_NAME": "update test",
-    "GIT_COMMITTER_EMAIL": "update-test@example.invalid",
-}
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--no-verify", "-m", message)
-
-
-def snapshot_template(dst: Path) -> Path:
-    """This checkout's working tree (tracked and new files, as they are now) as a fresh repo."""
-    listed = git(TEMPLATE_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for name in sorted(set(listed.split("\0"))):
-        source = TEMPLATE_ROOT / name
-        if name and source.is_file():
-            (dst / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dst / name)
-    git(dst, "init", "-q", "-b", "main")
-    commit_all(dst, "template as it is in the working tree")
-    return dst
 
 
 def release_old_and_new(repo: Path) -> None:
@@ -117,137 +87,6 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- copier, the way a user runs it ----------------------------------------------------------
 
 
-def copier(*args: str, cwd: Path, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "copier", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=GIT_ENV,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == expect, (
-        f"copier {' '.join(args)} exited {done.returncode}, not {expect}:\n"
-        f"{done.stdout[-6000:]}\n{done.stderr[-6000:]}"
-    )
-    return done
-
-
-def data_args(answers: dict[str, Any]) -> list[str]:
-    return [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
-
-
-def copy_at(repo: Path, version: str, dst: Path, answers: dict[str, Any]) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    copier(
-        "copy",
-        "--trust",
-        "--defaults",
-        "--quiet",
-        f"--vcs-ref={version}",
-        *data_args({"run_checks": "false", **answers}),
-        str(repo),
-        str(dst),
-        cwd=dst.parent,
-    )
-    return dst
-
-
-def is_user_owned(relative: str, repo: Path) -> bool:
-    """Whether `relative` matches `_skip_if_exists` of the template's latest release."""
-    patterns = yaml.safe_load((repo / "copier.yml").read_text())["_skip_if_exists"]
-    # Copier matches these like .gitignore lines: `*` stays within one path segment.
-    return any(re.fullmatch(re.escape(p).replace(r"\*", "[^/]*"), relative) for p in patterns)
-
-
-def project_files(project: Path) -> set[str]:
-    """Every file of the project git would see: tracked, plus new files not ignored."""
-    listed = git(project, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    return {name for name in listed.split("\0") if name and (project / name).is_file()}
-
-
-# -- what a user does to a node ----------------------------------------------------------------
-
-
-@dataclass
-class UserEdits:
-    """The edits made to a node, and the text each edited file must still contain."""
-
-    node_dir: str
-    expected: dict[str, list[str]] = field(default_factory=dict)
-    new_files: set[str] = field(default_factory=set)
-
-    def moved(self, old: str, new: str) -> None:
-        """A release moved `old` to `new`: expect the edits there."""
-        self.expected[new] = self.expected.pop(old)
-
-
-def edit_like_a_user(project: Path) -> UserEdits:
-    """Business logic, a model field, a test, a brand-new file and a changed contract setting."""
-    (node,) = (project / "src").glob("*/nodes/node_*")
-    package, node_dir = node.parent.parent.name, node.relative_to(project).as_posix()
-    module = f"{package}.nodes.{node.name}"
-    (input_model,) = node.glob("models/model_*_input.py")
-    (input_class,) = re.findall(r"^class (Model\w+Input)\(", input_model.read_text(), re.M)
-    edits = UserEdits(node_dir)
-
-    def append(relative: str, text: str) -> None:
-        path = project / relative
-        path.write_text(path.read_text() + text)
-        edits.expected.setdefault(relative, []).append(text)
-
-    append(
-        f"{node_dir}/operations.py",
-        "\n\n# Business rule added by the node's team.\n"
-        'RETENTION_DAYS: dict[str, int] = {"gold": 365, "silver": 90}\n\n\n'
-        "def retention_days(tier: str) -> int:\n"
-        '    """How long records of a customer tier are kept; unknown tiers get 30 days."""\n'
-        "    return RETENTION_DAYS.get(tier, 30)\n",
-    )
-    # The input class is the last statement of its module: this line joins its fields.
-    append(
-        input_model.relative_to(project).as_posix(),
-        '    tenant: str = Field(default="acme", min_length=1, description="Owning tenant")\n',
-    )
-    append(
-        "tests/test_operations.py",
-        "\n\ndef test_team_rules_survive_template_updates() -> None:\n"
-        "    from pathlib import Path\n\n"
-        f"    from {module} import operations\n"
-        f"    from {module}.models.{input_model.stem} import {input_class}\n"
-        f"    from {package}.runtime.contract_config import load_contract_config\n\n"
-        '    assert operations.retention_days("gold") == 365\n'
-        '    assert operations.retention_days("bronze") == 30\n'
-        f'    assert {input_class}.model_fields["tenant"].default == "acme"\n'
-        '    contract = Path(operations.__file__).with_name("contract.yaml")\n'
-        '    assert load_contract_config(contract)["operation_timeout_seconds"] == 45.0\n',
-    )
-    runbook = "docs/runbook.md"
-    (project / "docs").mkdir()
-    (project / runbook).write_text("# Runbook\n\nPage the team when /health is unhealthy.\n")
-    edits.expected[runbook] = ["Page the team"]
-    edits.new_files.add(runbook)
-
-    contract = project / node_dir / "contract.yaml"
-    before, after = CONTRACT_SETTING
-    assert contract.read_text().count(before) == 1, f"{contract} has no `{before}` line"
-    contract.write_text(contract.read_text().replace(before, after))
-    edits.expected[f"{node_dir}/contract.yaml"] = [after]
-    return edits
-
-
-# -- one update, start to finish -----------------------------------------------------------------
-
-
-@dataclass
-class Updated:
-    project: Path
-    edits: UserEdits
-    output: str
-    seconds: float
-
-
 def generate_edit_update(
     repo: Path,
     workdir: Path,
@@ -255,59 +94,13 @@ def generate_edit_update(
     update_answers: dict[str, Any] | None = None,
 ) -> Updated:
     """Generate at 0.1.0, commit, edit like a user, commit, `copier update` to the latest tag."""
-    project = copy_at(repo, OLD, workdir / "ledger", answers)
+    project, edits = generate_and_edit(repo, OLD, workdir / "ledger", answers)
     # The old release really lacks the new patterns (else the update would prove nothing).
     assert not (project / HOOK_CONFIG).exists()
     assert UPDATING_HEADING not in (project / "README.md").read_text()
     (handler,) = (project / "src").glob("*/nodes/node_*/handler.py")
     assert handler.read_text().startswith(OLD_ONLY_LINE)
-    git(project, "init", "-q", "-b", "main")
-    commit_all(project, f"node generated at {OLD}")
-    edits = edit_like_a_user(project)
-    commit_all(project, "our business logic")
-    # `copier check-update --quiet` exits 2 when a newer release exists.
-    copier("check-update", "--quiet", cwd=project, expect=2)
-    started = time.perf_counter()
-    done = copier(
-        "update",
-        "--defaults",
-        "--trust",
-        "--conflict=inline",
-        *data_args(update_answers or {}),
-        cwd=project,
-    )
-    seconds = time.perf_counter() - started
-    print(f"copier update {answers} {update_answers or ''}: {seconds:.1f} s")
-    copier("check-update", "--quiet", cwd=project)
-    return Updated(project, edits, done.stdout + done.stderr, seconds)
-
-
-def assert_clean_merge(updated: Updated) -> None:
-    project = updated.project
-    files = project_files(project)
-    assert not [f for f in files if f.endswith(".rej")], "copier left .rej files"
-    marked = [f for f in files if CONFLICT_MARKER.search((project / f).read_text(errors="ignore"))]
-    assert not marked, f"conflict markers in {marked}"
-    status = git(project, "status", "--porcelain")
-    assert not [line for line in status.splitlines() if line[:2] in {"UU", "AA", "DU", "UD"}]
-
-
-def assert_user_edits_intact(updated: Updated, repo: Path) -> None:
-    # name-status lines: "M\tpath", "A\tpath", "D\tpath", or "R100\told\tnew" for a pure move.
-    status = git(updated.project, "diff", "-M", "--name-status", "HEAD").splitlines()
-    untouchable = [
-        line
-        for line in status
-        if not line.startswith("R100\t")
-        and any(
-            is_user_owned(f, repo) or f in updated.edits.new_files for f in line.split("\t")[1:]
-        )
-    ]
-    assert not untouchable, f"the update changed files the user owns: {untouchable}"
-    for relative, texts in updated.edits.expected.items():
-        content = (updated.project / relative).read_text()
-        for text in texts:
-            assert text in content, f"the user's edit to {relative} is gone:\n{text}"
+    return update(project, edits, update_answers)
 
 
 def assert_new_template_content(updated: Updated) -> None:
@@ -317,35 +110,6 @@ def assert_new_template_content(updated: Updated) -> None:
     assert UPDATING_HEADING in (project / "README.md").read_text()
     for name in ("handler.py", "contract.yaml"):
         assert OLD_ONLY_LINE not in (project / updated.edits.node_dir / name).read_text()
-
-
-def assert_template_files_match_fresh_copy(
-    updated: Updated, repo: Path, workdir: Path, answers: dict[str, Any]
-) -> None:
-    """Template-owned files equal a fresh copy of the latest release (bar the contract setting)."""
-    latest = git(repo, "describe", "--tags", "--abbrev=0").strip()
-    fresh = copy_at(repo, latest, workdir / "fresh" / "ledger", answers)
-    fresh_files = set(_walk(fresh))
-    # uv.lock is written by the checks (when the update ran them), not by the template.
-    project_side = project_files(updated.project) - {"uv.lock"}
-    assert project_side - fresh_files == updated.edits.new_files, "stale or missing files"
-    assert fresh_files - project_side == set(), "files of the new version are missing"
-    contract = f"{updated.edits.node_dir}/contract.yaml"
-    for relative in sorted(fresh_files):
-        if is_user_owned(relative, repo):
-            continue
-        expected = (fresh / relative).read_bytes()
-        if relative == contract:
-            expected = expected.replace(*(s.encode() for s in CONTRACT_SETTING))
-        assert (updated.project / relative).read_bytes() == expected, (
-            f"{relative} differs from a fresh copy at {latest}"
-        )
-
-
-def _walk(root: Path) -> Iterator[str]:
-    for path in root.rglob("*"):
-        if path.is_file():
-            yield path.relative_to(root).as_posix()
 
 
 def pre_commit(project: Path, *files: str) -> subprocess.CompletedProcess[str]:
@@ -398,7 +162,7 @@ def test_skip_if_exists_globs_match_the_user_owned_files(
     expected = {f"{node}/{name}" for name in USER_OWNED} | {"tests/test_operations.py"}
     if node_type == "reducer":
         expected.add(f"{node}/models/model_ledger_state.py")
-    owned = {f for f in _walk(project) if is_user_owned(f, template_repo)}
+    owned = {f for f in walk(project) if is_user_owned(f, template_repo)}
     assert owned == expected
 
 
