@@ -168,21 +168,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     return History(repo, versions, newest_text)
 
 
-@pytest.fixture(scope="session")
-def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One mypy cache for this worker's updated projects (they share the pinned omnibase_core).
-
-    mypy --strict of a project without a cache spends ~28 of its ~38 s of checks reading
-    omnibase_core and pydantic; with a warm cache ~2 s. mypy checks each cached module
-    against its source (a different path forces a hash comparison), so the projects' own
-    modules, which differ from project to project, are always checked afresh.
-    """
-    return tmp_path_factory.mktemp("mypy-cache")
-
-
-def assert_updates(
-    history: History, commit: str, node_type: str, workdir: Path, mypy_cache: Path
-) -> None:
+def assert_updates(history: History, commit: str, node_type: str, workdir: Path) -> None:
     """A node of `node_type` generated at `commit`, edited, updated to the newest: all kept."""
     answers = {"node_type": node_type}
     project, edits = generate_and_edit(
@@ -195,9 +181,7 @@ def assert_updates(
     assert_clean_merge(updated)
     assert_user_edits_intact(updated, history.repo)
     assert_template_files_match_fresh_copy(updated, history.repo, workdir, answers)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MYPY_CACHE_DIR", str(mypy_cache))
-        run_checks(project)
+    run_checks(project)
 
 
 @pytest.mark.slow
@@ -206,9 +190,9 @@ def assert_updates(
     [pytest.param(s.commit, s.node_type, id=f"{s.node_type}-from-{s.commit}") for s in SAMPLED],
 )
 def test_update_from_a_past_release(
-    history: History, commit: str, node_type: str, tmp_path: Path, mypy_cache: Path
+    history: History, commit: str, node_type: str, tmp_path: Path
 ) -> None:
-    assert_updates(history, commit, node_type, tmp_path, mypy_cache)
+    assert_updates(history, commit, node_type, tmp_path)
 
 
 @pytest.mark.slow
@@ -223,9 +207,9 @@ def test_update_from_a_past_release(
     ],
 )
 def test_update_from_every_past_release(
-    history: History, commit: str, node_type: str, tmp_path: Path, mypy_cache: Path
+    history: History, commit: str, node_type: str, tmp_path: Path
 ) -> None:
-    assert_updates(history, commit, node_type, tmp_path, mypy_cache)
+    assert_updates(history, commit, node_type, tmp_path)
 
 
 def test_the_sample_covers_every_node_type_from_a_different_past_release() -> None:
