@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bench_events_node"
 PREFIX = SERVICE.upper() + "_"
+
+# (measurement, count, seconds: the median over rounds, every round's seconds when repeated)
+type Row = tuple[str, int, float, list[float]]
 
 
 def outer(args: argparse.Namespace) -> int:
@@ -83,13 +87,14 @@ def outer(args: argparse.Namespace) -> int:
         }
         command = [str(python), __file__, "--inner"]
         command += ["--events", str(args.events), "--calls", str(args.calls)]
+        command += ["--rounds", str(args.rounds)] + (["--profile"] if args.profile else [])
         return subprocess.run(command, cwd=project, env=env, check=False).returncode
     finally:
         broker.terminate()
         broker.wait(timeout=10)
 
 
-async def inner(args: argparse.Namespace) -> list[tuple[str, int, float]]:
+async def inner(args: argparse.Namespace) -> list[Row]:
     """(measurement, count, seconds) rows, measured inside the generated project's .venv."""
     import logging
     from uuid import uuid4
@@ -120,7 +125,7 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, int, float]]:
             payload={"number": number, "values": [1.0, 2.0, 3.0]},
         )
 
-    rows: list[tuple[str, int, float]] = []
+    rows: list[Row] = []
     events = [envelope(n) for n in range(args.events)]
     topic = f"bench-{uuid4().hex[:8]}"
 
@@ -140,9 +145,10 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, int, float]]:
             "generated KafkaEventPublisher, publish -> acked",
             args.events,
             time.perf_counter() - start,
+            [],
         )
     )
-    rows.append(("  publish_envelope() call alone", args.events, enqueued))
+    rows.append(("  publish_envelope() call alone", args.events, enqueued, []))
     await publisher.stop()
 
     # One at a time: aiokafka's default linger_ms=0, so no send waits for a batch to fill.
@@ -154,7 +160,7 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, int, float]]:
     for item in few:
         await producer.send_and_wait(topic + "-wait", item.model_dump_json().encode(), key=b"k")
     rows.append(
-        ("raw aiokafka send_and_wait, one at a time", len(few), time.perf_counter() - start)
+        ("raw aiokafka send_and_wait, one at a time", len(few), time.perf_counter() - start, [])
     )
     await producer.stop()
 
@@ -171,7 +177,12 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, int, float]]:
     ]
     await asyncio.gather(*futures)
     rows.append(
-        ("raw aiokafka send, all acks awaited (batched)", args.events, time.perf_counter() - start)
+        (
+            "raw aiokafka send, all acks awaited (batched)",
+            args.events,
+            time.perf_counter() - start,
+            [],
+        )
     )
     await producer.stop()
 
@@ -195,41 +206,75 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, int, float]]:
     for _ in range(100):  # warm up both paths
         await function(request, context)
         await node.handle(request)
-    start = time.perf_counter()
-    for _ in range(args.calls):
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.calls):
+            await node.handle(request)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+    async def direct() -> None:
         await function(request, context)
-    rows.append(("business function called directly", args.calls, time.perf_counter() - start))
-    start = time.perf_counter()
-    for _ in range(args.calls):
+
+    async def handled() -> None:
         await node.handle(request)
+
+    root = logging.getLogger()
+    # Interleaved rounds, so a burst of load from elsewhere hits every path alike.
+    timings: dict[str, list[float]] = {}
+    for _ in range(args.rounds):
+        for name, call, level in (
+            ("business function called directly", direct, "INFO"),
+            ("node.handle() (OperationRunner, Kafka, log INFO)", handled, "INFO"),
+            ("node.handle() with log level WARNING", handled, "WARNING"),
+        ):
+            root.setLevel(level)
+            start = time.perf_counter()
+            for _ in range(args.calls):
+                await call()
+            timings.setdefault(name, []).append(time.perf_counter() - start)
+        root.setLevel("INFO")
+        # Let the publisher deliver this round's events before the next round is timed.
+        node_publisher = node.resources.publisher
+        assert isinstance(node_publisher, KafkaEventPublisher)
+        while node_publisher.stats().buffered:
+            await asyncio.sleep(0.001)
+    for name, seconds in timings.items():
+        rows.append((name, args.calls, statistics.median(seconds), seconds))
+    base = statistics.median(timings["business function called directly"]) / args.calls * 1e6
+    each = statistics.median(timings["node.handle() (OperationRunner, Kafka, log INFO)"])
+    overhead = each / args.calls * 1e6 - base
     rows.append(
-        (
-            "node.handle() (OperationRunner, Kafka, log INFO)",
-            args.calls,
-            time.perf_counter() - start,
-        )
+        (f"  overhead of handle() at INFO ({overhead / 10:.1f}% of 1 ms)", 1, overhead / 1e6, [])
     )
-    logging.getLogger().setLevel("WARNING")
-    start = time.perf_counter()
-    for _ in range(args.calls):
-        await node.handle(request)
-    rows.append(("node.handle() with log level WARNING", args.calls, time.perf_counter() - start))
     await node.shutdown()
     return rows
 
 
-def print_table(rows: list[tuple[str, int, float]]) -> None:
-    print(f"\n{'measurement':<52} {'count':>7} {'seconds':>8} {'per second':>11} {'us each':>9}")
-    for name, count, seconds in rows:
-        print(
-            f"{name:<52} {count:>7} {seconds:>8.3f} {count / seconds:>11,.0f} {seconds / count * 1e6:>9.1f}"
-        )
+def print_table(rows: list[Row]) -> None:
+    """One line a measurement; repeated ones give the median and the spread (min-max) in us."""
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    header = f"{'measurement':<52} {'count':>7} {'seconds':>8} {'per second':>11} {'us each':>9}"
+    print(f"{header}  spread (us, min-max over rounds)")
+    for name, count, seconds, rounds in rows:
+        line = f"{name:<52} {count:>7} {seconds:>8.3f} {count / seconds:>11,.0f}"
+        line += f" {seconds / count * 1e6:>9.1f}"
+        if rounds:
+            low, high = (min(rounds) / count * 1e6, max(rounds) / count * 1e6)
+            line += f"  {low:.1f}-{high:.1f} ({len(rounds)} rounds)"
+        print(line)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--calls", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=5, help="repeats of the per-call rows")
+    parser.add_argument("--profile", action="store_true", help="cProfile node.handle()")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.inner:

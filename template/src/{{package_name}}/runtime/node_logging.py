@@ -15,6 +15,16 @@ from omnibase_core.logging import emit_log_event_sync
 # Values of structured log fields (int and bool are accepted where float is).
 type LogValue = str | float | None
 
+# The stdlib logger emit_log_event_sync writes to, and its levels: a line below the configured
+# level is dropped before its JSON is built (emit_log_event_sync serialises first, then asks).
+_CORE_LOGGER = logging.getLogger("omnibase")
+_STDLIB_LEVELS = {
+    EnumLogLevel.DEBUG: logging.DEBUG,
+    EnumLogLevel.INFO: logging.INFO,
+    EnumLogLevel.WARNING: logging.WARNING,
+    EnumLogLevel.ERROR: logging.ERROR,
+}
+
 
 def configure_logging(level: str) -> None:
     """Send the node's JSON log lines to stderr at `level` (idempotent)."""
@@ -54,6 +64,8 @@ class NodeLogger:
         correlation_id: UUID | None,
         context: dict[str, LogValue],
     ) -> None:
+        if not _CORE_LOGGER.isEnabledFor(_STDLIB_LEVELS[level]):
+            return
         fields = {**self._base, **context}
         if correlation_id is not None:
             fields["correlation_id"] = str(correlation_id)
