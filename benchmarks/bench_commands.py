@@ -15,8 +15,9 @@ file inside it (`--inner`). Each round, on the same broker and database:
   (ON CONFLICT DO NOTHING) through asyncpg, in a child process like the node.
 
 Both are timed the same way from outside, by polling the row count: from the first row stored
-to the last, so the node's start-up and the group join are not counted. The table gives the
-median and spread over rounds, and the ratio node / plain loop.
+to the last, so the node's start-up and the group join are not counted; over the same span the
+child's CPU time (Linux /proc) says how much of each command's time was its own work. The
+table gives the median and spread over rounds, and the ratio node / plain loop.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def outer(args: argparse.Namespace) -> int:
         }
         command = [str(python), __file__, "--inner"]
         command += ["--commands", str(args.commands), "--rounds", str(args.rounds)]
+        command += ["--profile-node", args.profile_node] if args.profile_node else []
         return subprocess.run(command, cwd=project, env=env, check=False).returncode
     finally:
         broker.terminate()
@@ -119,6 +121,27 @@ def commands(count: int, marker: str) -> list[tuple[bytes, bytes]]:
     return records
 
 
+async def start_group_at_the_end(topic: str, group: str) -> None:
+    """Commit the topic's end offsets for `group`, so its node reads only what comes next
+    (the node's consumer starts a new group at the earliest offset: earlier rounds' commands)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        group_id=group,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches the cluster's metadata
+        known = consumer.partitions_for_topic(topic) or set()
+        partitions = [TopicPartition(topic, p) for p in sorted(known)]
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
 async def produce(topic: str, records: list[tuple[bytes, bytes]]) -> None:
     from aiokafka import AIOKafkaProducer
 
@@ -131,8 +154,19 @@ async def produce(topic: str, records: list[tuple[bytes, bytes]]) -> None:
         await producer.stop()
 
 
-async def timed_rows(connection: Any, table: str, marker: str, count: int) -> float:
-    """Seconds from the first of `count` rows stored to the last, polling every 5 ms."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def timed_rows(
+    connection: Any, table: str, marker: str, count: int, pid: int
+) -> tuple[float, float]:
+    """(seconds, CPU seconds of `pid`) from the first of `count` rows stored to the last.
+
+    Polls every 5 ms; rows stored before the first poll saw any are scaled in.
+    """
     import asyncpg
 
     query = f"SELECT count(*) FROM {table} WHERE key LIKE $1"
@@ -146,11 +180,11 @@ async def timed_rows(connection: Any, table: str, marker: str, count: int) -> fl
             stored = 0
         now = time.perf_counter()
         if stored and first is None:
-            first, first_stored = now, stored
+            first, first_stored, first_cpu = now, stored, cpu_seconds(pid)
         if stored >= count:
             assert first is not None
-            # Rows stored before the first poll saw any are not in the span: scale to them.
-            return (now - first) * count / max(count - first_stored, 1)
+            scale = count / max(count - first_stored, 1)
+            return (now - first) * scale, (cpu_seconds(pid) - first_cpu) * scale
         await asyncio.sleep(0.005)
     raise TimeoutError(f"only {stored} of {count} rows in {table} after 600 s")
 
@@ -191,8 +225,8 @@ async def plain_loop(topic: str, count: int) -> None:
         await connection.close()
 
 
-async def inner(args: argparse.Namespace) -> list[tuple[str, list[float]]]:
-    """Rounds of node and plain loop; (row name, seconds per round)."""
+async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Rounds of node and plain loop; (row name, (seconds, CPU seconds) per round)."""
     import asyncpg
 
     topic = os.environ["BENCH_COMMAND_TOPIC"]
@@ -203,24 +237,34 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[float]]]:
         " (key text PRIMARY KEY, correlation_id uuid NOT NULL, data jsonb NOT NULL)"
     )
     python = sys.executable
-    seconds: dict[str, list[float]] = {"served node": [], "plain aiokafka + asyncpg loop": []}
+    seconds: dict[str, list[tuple[float, float]]] = {
+        "served node": [],
+        "plain aiokafka + asyncpg loop": [],
+    }
     for _ in range(args.rounds):
         marker = uuid4().hex[:12]
+        if seconds["served node"]:  # the topic exists from the first round on
+            await start_group_at_the_end(topic, f"bench-{marker}")
         await produce(topic, commands(args.commands, marker))
         env = {**os.environ, f"{PREFIX}KAFKA_CONSUMER_GROUP": f"bench-{marker}"}
+        profile = ["-m", "cProfile", "-o", args.profile_node] if args.profile_node else []
         node = subprocess.Popen(
-            [python, "-m", f"{os.environ['BENCH_PACKAGE']}.runtime.service_entry"],
+            [python, *profile, "-m", f"{os.environ['BENCH_PACKAGE']}.runtime.service_entry"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
             seconds["served node"].append(
-                await timed_rows(connection, TABLE, marker, args.commands)
+                await timed_rows(connection, TABLE, marker, args.commands, node.pid)
             )
         finally:
             node.terminate()
             node.wait(timeout=60)
+        if args.profile_node:
+            import pstats
+
+            pstats.Stats(args.profile_node).sort_stats("tottime").print_stats(25)
 
         marker = uuid4().hex[:12]
         await produce(plain_topic, commands(args.commands, marker))
@@ -229,7 +273,7 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[float]]]:
         )
         try:
             seconds["plain aiokafka + asyncpg loop"].append(
-                await timed_rows(connection, PLAIN_TABLE, marker, args.commands)
+                await timed_rows(connection, PLAIN_TABLE, marker, args.commands, plain.pid)
             )
         finally:
             plain.wait(timeout=60)
@@ -237,15 +281,17 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[float]]]:
     return list(seconds.items())
 
 
-def print_table(rows: list[tuple[str, list[float]]], count: int) -> None:
+def print_table(rows: list[tuple[str, list[tuple[float, float]]]], count: int) -> None:
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'commands into PostgreSQL':<34} {'count':>6} {'median/s':>9}  spread (per second)")
+    header = f"{'commands into PostgreSQL':<34} {'count':>6} {'median/s':>9} {'CPU us each':>12}"
+    print(f"{header}  spread (per second)")
     rates = {}
-    for name, seconds in rows:
-        per_second = sorted(count / s for s in seconds)
+    for name, rounds in rows:
+        per_second = sorted(count / seconds for seconds, _ in rounds)
+        cpu = statistics.median(cpu for _, cpu in rounds) / count * 1e6
         rates[name] = statistics.median(per_second)
-        spread = f"{per_second[0]:,.0f}-{per_second[-1]:,.0f} ({len(seconds)} rounds)"
-        print(f"{name:<34} {count:>6} {rates[name]:>9,.0f}  {spread}")
+        spread = f"{per_second[0]:,.0f}-{per_second[-1]:,.0f} ({len(rounds)} rounds)"
+        print(f"{name:<34} {count:>6} {rates[name]:>9,.0f} {cpu:>12,.0f}  {spread}")
     node, plain = rates["served node"], rates["plain aiokafka + asyncpg loop"]
     print(f"{'  served node / plain loop':<34} {'':>6} {node / plain:>9.2f}x")
 
@@ -254,6 +300,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile-node", metavar="FILE", help="cProfile the node; print top 25")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plain-loop", metavar="TOPIC", help=argparse.SUPPRESS)
     args = parser.parse_args()
