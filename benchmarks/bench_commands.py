@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -104,6 +105,7 @@ def outer(args: argparse.Namespace) -> int:
         broker.terminate()
         broker.wait(timeout=10)
         postgres.remove()
+        shutil.rmtree(work, ignore_errors=True)  # the generated project and its .venv
 
 
 def commands(count: int, marker: str) -> list[tuple[bytes, bytes]]:

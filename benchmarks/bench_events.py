@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def outer(args: argparse.Namespace) -> int:
     finally:
         broker.terminate()
         broker.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)  # the generated project and its .venv
 
 
 async def inner(args: argparse.Namespace) -> list[Row]:
