@@ -1,19 +1,36 @@
 """Structured logging bound to one node: every line carries node_id and correlation_id.
 
-omnibase_core's `emit_log_event_sync` writes one JSON line to the stdlib logger "omnibase".
-(`omnibase_core.logging.emit_log_event` is not used: in 0.47.57 it imports modules that do
-not exist and prints nothing; tests/test_core_workarounds.py watches for a fix.)
+Each line is the JSON line omnibase_core's `emit_log_event_sync` writes to the stdlib logger
+"omnibase" ({"timestamp", "level", "message", "context"}), written here directly: two log lines
+per operation through `emit_log_event_sync` cost more than the operation's three events, and
+most of that was its per-call JSON encoder instance and caller lookup, neither of which changes
+a byte of the line. (`omnibase_core.logging.emit_log_event` is not used: in 0.47.57 it imports
+modules that do not exist and prints nothing; tests/test_core_workarounds.py watches for a fix.)
 """
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
 from uuid import UUID
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
-from omnibase_core.logging import emit_log_event_sync
 
 # Values of structured log fields (int and bool are accepted where float is).
 type LogValue = str | float | None
+
+# The stdlib logger omnibase_core's lines go to, and its levels: a line below the configured
+# level is dropped before its JSON is built.
+_CORE_LOGGER = logging.getLogger("omnibase")
+_STDLIB_LEVELS = {
+    EnumLogLevel.DEBUG: logging.DEBUG,
+    EnumLogLevel.INFO: logging.INFO,
+    EnumLogLevel.WARNING: logging.WARNING,
+    EnumLogLevel.ERROR: logging.ERROR,
+}
+# One encoder for every line (json.dumps with options builds one per call); a value that is not
+# JSON becomes its str(), as omnibase_core's encoder does for UUIDs, instead of losing the line.
+_LINE_ENCODER = json.JSONEncoder(default=str)
 
 
 def configure_logging(level: str) -> None:
@@ -54,7 +71,22 @@ class NodeLogger:
         correlation_id: UUID | None,
         context: dict[str, LogValue],
     ) -> None:
+        python_level = _STDLIB_LEVELS[level]
+        if not _CORE_LOGGER.isEnabledFor(python_level):
+            return
         fields = {**self._base, **context}
         if correlation_id is not None:
             fields["correlation_id"] = str(correlation_id)
-        emit_log_event_sync(level, message, fields)
+        line = _LINE_ENCODER.encode(
+            {
+                "timestamp": datetime.now(UTC).isoformat(),
+                "level": level.value.lower(),
+                "message": message,
+                "context": fields,
+            }
+        )
+        # makeRecord + handle is Logger.log without its caller lookup: the caller would be this
+        # line, which no formatter of the node prints.
+        _CORE_LOGGER.handle(
+            _CORE_LOGGER.makeRecord(_CORE_LOGGER.name, python_level, __file__, 0, line, (), None)
+        )

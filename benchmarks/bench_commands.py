@@ -1,0 +1,319 @@
+"""Commands per second through a served node's Kafka consumer into PostgreSQL, beside a plain loop.
+
+    uv run python benchmarks/bench_commands.py [--commands 2000] [--rounds 3]
+
+Starts PostgreSQL (tests/service_postgres.py) and tansu (the broker of tests/service_kafka.py),
+generates an effect node with integrations=[kafka, postgres], creates its .venv, and runs this
+file inside it (`--inner`). Each round, on the same broker and database:
+
+- node: `--commands` create_record commands are produced to the node's command topic, then the
+  served node (its service_entry module, as its console script runs it) starts with a fresh
+  consumer group and stores each one with its idempotency key (events, metrics, logs at
+  WARNING, outcome replies: everything it does in production);
+- plain loop: the same commands on a topic of their own, consumed by a bare aiokafka consumer
+  (getmany, commit after each batch) that INSERTs each into a table with the same unique key
+  (ON CONFLICT DO NOTHING) through asyncpg, in a child process like the node.
+
+Both are timed the same way from outside, by polling the row count: from the first row stored
+to the last, so the node's start-up and the group join are not counted; over the same span the
+child's CPU time (Linux /proc) says how much of each command's time was its own work. The
+table gives the median and spread over rounds, and the ratio node / plain loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE = "bench_commands_ledger"
+PREFIX = SERVICE.upper() + "_"
+TABLE = f"{SERVICE}_records"
+PLAIN_TABLE = "plain_records"
+
+
+def outer(args: argparse.Namespace) -> int:
+    """Services, project, .venv; then this file again, inside the project's .venv."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import project_spec, sync_environment
+    from copier import run_copy
+    from service_kafka import free_port, tansu_binary, wait_for_port
+    from service_postgres import create_postgres_server
+
+    work = Path(tempfile.mkdtemp(prefix="bench-commands-"))
+    project = work / SERVICE
+    run_copy(
+        str(ROOT),
+        project,
+        data={
+            "service_name": SERVICE,
+            "node_type": "effect",
+            "integrations": ["kafka", "postgres"],
+            "run_checks": False,
+        },
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    python = sync_environment(project)
+    spec = project_spec(project)
+    postgres = create_postgres_server()
+    port = free_port()
+    broker = subprocess.Popen(
+        [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            f"tcp://127.0.0.1:{port}",
+            "--advertised-listener-url",
+            f"tcp://127.0.0.1:{port}",
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
+            "DATABASE_URL": postgres.create_database("bench_commands"),  # its URL
+            f"{PREFIX}KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses it (service_kafka.py)
+            f"{PREFIX}HTTP_HOST": "127.0.0.1",
+            f"{PREFIX}HTTP_PORT": "0",
+            f"{PREFIX}LOG_LEVEL": "WARNING",
+            "BENCH_COMMAND_TOPIC": spec.command_topic,
+            "BENCH_PACKAGE": spec.package_name,
+        }
+        command = [str(python), __file__, "--inner"]
+        command += ["--commands", str(args.commands), "--rounds", str(args.rounds)]
+        command += ["--profile-node", args.profile_node] if args.profile_node else []
+        return subprocess.run(command, cwd=project, env=env, check=False).returncode
+    finally:
+        broker.terminate()
+        broker.wait(timeout=10)
+        postgres.remove()
+        shutil.rmtree(work, ignore_errors=True)  # the generated project and its .venv
+
+
+def commands(count: int, marker: str) -> list[tuple[bytes, bytes]]:
+    """(key, value) of `count` create_record commands, keys unique to this round."""
+    records = []
+    for number in range(count):
+        key = f"{marker}-{number}"
+        body = {
+            "operation": "create_record",
+            "correlation_id": str(uuid4()),
+            "key": key,
+            "data": {"n": number},
+        }
+        records.append((key.encode(), json.dumps(body).encode()))
+    return records
+
+
+async def start_group_at_the_end(topic: str, group: str) -> None:
+    """Commit the topic's end offsets for `group`, so its node reads only what comes next
+    (the node's consumer starts a new group at the earliest offset: earlier rounds' commands)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        group_id=group,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches the cluster's metadata
+        known = consumer.partitions_for_topic(topic) or set()
+        partitions = [TopicPartition(topic, p) for p in sorted(known)]
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def produce(topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
+    await producer.start()
+    try:
+        acks = [await producer.send(topic, value, key=key) for key, value in records]
+        await asyncio.gather(*acks)
+    finally:
+        await producer.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def timed_rows(
+    connection: Any, table: str, marker: str, count: int, pid: int
+) -> tuple[float, float]:
+    """(seconds, CPU seconds of `pid`) from the first of `count` rows stored to the last.
+
+    Polls every 5 ms; rows stored before the first poll saw any are scaled in.
+    """
+    import asyncpg
+
+    query = f"SELECT count(*) FROM {table} WHERE key LIKE $1"
+    first = None
+    deadline = time.monotonic() + 600
+    stored = 0
+    while time.monotonic() < deadline:
+        try:
+            stored = await connection.fetchval(query, f"{marker}-%")
+        except asyncpg.UndefinedTableError:  # the node creates its table when it starts
+            stored = 0
+        now = time.perf_counter()
+        if stored and first is None:
+            first, first_stored, first_cpu = now, stored, cpu_seconds(pid)
+        if stored >= count:
+            assert first is not None
+            scale = count / max(count - first_stored, 1)
+            return (now - first) * scale, (cpu_seconds(pid) - first_cpu) * scale
+        await asyncio.sleep(0.005)
+    raise TimeoutError(f"only {stored} of {count} rows in {table} after 600 s")
+
+
+async def plain_loop(topic: str, count: int) -> None:
+    """The baseline: consume, INSERT with the unique key, commit after each batch."""
+    import asyncpg
+    from aiokafka import AIOKafkaConsumer
+
+    connection = await asyncpg.connect(os.environ["DATABASE_URL"])
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        group_id=f"plain-{uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    done = 0
+    try:
+        while done < count:
+            batches = await consumer.getmany(timeout_ms=500)
+            for messages in batches.values():
+                for message in messages:
+                    body = json.loads(message.value)
+                    await connection.execute(
+                        f"INSERT INTO {PLAIN_TABLE} (key, correlation_id, data)"
+                        " VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                        body["key"],
+                        body["correlation_id"],
+                        json.dumps(body["data"]),
+                    )
+                    done += 1
+            if batches:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+        await connection.close()
+
+
+async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Rounds of node and plain loop; (row name, (seconds, CPU seconds) per round)."""
+    import asyncpg
+
+    topic = os.environ["BENCH_COMMAND_TOPIC"]
+    plain_topic = f"bench-plain-{uuid4().hex[:8]}"
+    connection = await asyncpg.connect(os.environ["DATABASE_URL"])
+    await connection.execute(
+        f"CREATE TABLE IF NOT EXISTS {PLAIN_TABLE}"
+        " (key text PRIMARY KEY, correlation_id uuid NOT NULL, data jsonb NOT NULL)"
+    )
+    python = sys.executable
+    seconds: dict[str, list[tuple[float, float]]] = {
+        "served node": [],
+        "plain aiokafka + asyncpg loop": [],
+    }
+    for _ in range(args.rounds):
+        marker = uuid4().hex[:12]
+        if seconds["served node"]:  # the topic exists from the first round on
+            await start_group_at_the_end(topic, f"bench-{marker}")
+        await produce(topic, commands(args.commands, marker))
+        env = {**os.environ, f"{PREFIX}KAFKA_CONSUMER_GROUP": f"bench-{marker}"}
+        profile = ["-m", "cProfile", "-o", args.profile_node] if args.profile_node else []
+        node = subprocess.Popen(
+            [python, *profile, "-m", f"{os.environ['BENCH_PACKAGE']}.runtime.service_entry"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            seconds["served node"].append(
+                await timed_rows(connection, TABLE, marker, args.commands, node.pid)
+            )
+        finally:
+            node.terminate()
+            node.wait(timeout=60)
+        if args.profile_node:
+            import pstats
+
+            pstats.Stats(args.profile_node).sort_stats("tottime").print_stats(25)
+
+        marker = uuid4().hex[:12]
+        await produce(plain_topic, commands(args.commands, marker))
+        plain = subprocess.Popen(
+            [python, __file__, "--plain-loop", plain_topic, "--commands", str(args.commands)]
+        )
+        try:
+            seconds["plain aiokafka + asyncpg loop"].append(
+                await timed_rows(connection, PLAIN_TABLE, marker, args.commands, plain.pid)
+            )
+        finally:
+            plain.wait(timeout=60)
+    await connection.close()
+    return list(seconds.items())
+
+
+def print_table(rows: list[tuple[str, list[tuple[float, float]]]], count: int) -> None:
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    header = f"{'commands into PostgreSQL':<34} {'count':>6} {'median/s':>9} {'CPU us each':>12}"
+    print(f"{header}  spread (per second)")
+    rates = {}
+    for name, rounds in rows:
+        per_second = sorted(count / seconds for seconds, _ in rounds)
+        cpu = statistics.median(cpu for _, cpu in rounds) / count * 1e6
+        rates[name] = statistics.median(per_second)
+        spread = f"{per_second[0]:,.0f}-{per_second[-1]:,.0f} ({len(rounds)} rounds)"
+        print(f"{name:<34} {count:>6} {rates[name]:>9,.0f} {cpu:>12,.0f}  {spread}")
+    node, plain = rates["served node"], rates["plain aiokafka + asyncpg loop"]
+    print(f"{'  served node / plain loop':<34} {'':>6} {node / plain:>9.2f}x")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile-node", metavar="FILE", help="cProfile the node; print top 25")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-loop", metavar="TOPIC", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain_loop:
+        asyncio.run(plain_loop(args.plain_loop, args.commands))
+        return 0
+    if not args.inner:
+        return outer(args)
+    print_table(asyncio.run(inner(args)), args.commands)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
