@@ -59,7 +59,9 @@ def configuration_error(exc: ValidationError, model: type[BaseModel]) -> ModelOn
     return ModelOnexError(
         message="invalid configuration: "
         # A check of several settings together has no single variable: its message names them.
-        + "; ".join(f"{variable}: {problem}" if variable else problem for variable, problem in problems),
+        + "; ".join(
+            f"{variable}: {problem}" if variable else problem for variable, problem in problems
+        ),
         error_code=EnumCoreErrorCode.CONFIGURATION_ERROR,
         variables=[variable for variable, _ in problems],
     )
