@@ -218,6 +218,11 @@ class NodeSpec:
         return tuple(v for v in self.environment if not v.secret)
 
     @property
+    def secret_environment(self) -> tuple[EnvironmentVariable, ...]:
+        """The secret variables (the Secret the Deployment reads; README's `kubectl` line)."""
+        return tuple(v for v in self.environment if v.secret)
+
+    @property
     def command_topic_partitions(self) -> int:
         return COMMAND_TOPIC_PARTITIONS
 
