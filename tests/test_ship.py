@@ -387,3 +387,21 @@ def test_license_text_per_choice(choice: str, first_words: str) -> None:
 def test_generated_license_files(kafka_project: Path, plain_project: Path) -> None:
     assert "Apache License" in (kafka_project / "LICENSE").read_text()
     assert "All rights reserved" in (plain_project / "LICENSE").read_text()
+
+
+def test_readme_deploy_section_names_the_secret_keys_and_the_partitions(project: Path) -> None:
+    spec = project_spec(project)
+    readme = (project / "README.md").read_text()
+    deploy = readme[readme.index("## Deploy") : readme.index("## Updating")]
+    assert "kubectl apply -k deploy/" in deploy
+    for variable in spec.secret_environment:
+        assert f"--from-literal={variable.variable(spec.env_prefix)}=" in deploy
+    assert ("--from-literal" in deploy) == bool(spec.secret_environment)
+    assert f"{spec.termination_grace_seconds} s" in deploy
+    if "kafka" in spec.integrations:
+        assert f"--partitions {spec.command_topic_partitions}" in deploy
+    else:
+        assert "KEDA" not in deploy
+    updating = readme[readme.index("## Updating") :]
+    assert "copier update" in updating
+    assert "Renovate" in updating
