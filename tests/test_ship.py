@@ -33,7 +33,8 @@ ALL = ["postgres", "kafka", "redis", "http", "consul"]
 
 @pytest.fixture(scope="module")
 def kafka_project(copie_session: Any) -> Path:
-    """Every integration, Apache-2.0, and the lock task (the one render that runs `uv lock`)."""
+    """Every integration, Apache-2.0, and the lock task (the one render that runs `uv lock`;
+    with run_checks the checks' `uv sync` writes it, tests/test_generated_projects.py)."""
     return generate(
         copie_session,
         service_name="ship_orders_effect",
@@ -46,7 +47,7 @@ def kafka_project(copie_session: Any) -> Path:
 
 @pytest.fixture(scope="module")
 def plain_project(copie_session: Any) -> Path:
-    """No integration, proprietary, no lock (run_checks is off, so lock_dependencies too)."""
+    """No integration, proprietary, no lock (no checks, no lock_dependencies)."""
     return generate(
         copie_session,
         service_name="ship_totals",
