@@ -206,6 +206,139 @@ class NodeSpec:
                 return event.topic
         raise KeyError(event_type)
 
+    # Deployment facts (Dockerfile, compose.yaml, .github/workflows/ci.yml, deploy/).
+    @property
+    def environment(self) -> tuple[EnvironmentVariable, ...]:
+        """The variables the chosen integrations read, in integration order."""
+        return tuple(v for v in ENVIRONMENT if v.integration in self.integrations)
+
+    @property
+    def config_environment(self) -> tuple[EnvironmentVariable, ...]:
+        """The non-secret variables (deploy/configmap.yaml)."""
+        return tuple(v for v in self.environment if not v.secret)
+
+    @property
+    def secret_environment(self) -> tuple[EnvironmentVariable, ...]:
+        """The secret variables (the Secret the Deployment reads; README's `kubectl` line)."""
+        return tuple(v for v in self.environment if v.secret)
+
+    @property
+    def command_topic_partitions(self) -> int:
+        return COMMAND_TOPIC_PARTITIONS
+
+    @property
+    def service_images(self) -> dict[str, str]:
+        """Image of each chosen integration that has a server to run (http's is the user's)."""
+        return {name: SERVICE_IMAGES[name] for name in self.integrations if name in SERVICE_IMAGES}
+
+    @property
+    def termination_grace_seconds(self) -> int:
+        """Kubernetes' wait between SIGTERM and SIGKILL: the whole shutdown, with room.
+
+        With Kafka the node first lets the command in hand finish (the drain timeout), then
+        flushes its buffered events (the flush timeout); the margin covers the rest of the
+        shutdown (deregistration, closing pools, the final state-change event)."""
+        kafka = "kafka" in self.integrations
+        shutdown = KAFKA_DRAIN_TIMEOUT_SECONDS + KAFKA_FLUSH_TIMEOUT_SECONDS if kafka else 0
+        return int(shutdown) + SHUTDOWN_MARGIN_SECONDS
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployment facts: one place for what the container, CI and Kubernetes files state
+# ---------------------------------------------------------------------------------------------
+# Defaults of the Kafka settings (integrations/kafka/model_kafka_settings.py renders them).
+KAFKA_DRAIN_TIMEOUT_SECONDS = 20.0
+KAFKA_FLUSH_TIMEOUT_SECONDS = 10.0
+# Shutdown beyond the Kafka drain and flush; also the whole grace period without Kafka
+# (Kubernetes' own default).
+SHUTDOWN_MARGIN_SECONDS = 30
+# Partitions deploy/ assumes the command topic has (README "Deploy" says to create it so).
+# The KEDA ScaledObject's maxReplicaCount: a consumer group gives each partition to one
+# consumer, so replicas beyond the partition count would sit idle.
+COMMAND_TOPIC_PARTITIONS = 6
+# Official images of the integrations' servers, pinned to exact releases: compose.yaml's
+# services and the CI workflow's service containers (Dependabot proposes newer ones).
+SERVICE_IMAGES: dict[str, str] = {
+    "kafka": "apache/kafka:3.9.0",
+    "consul": "hashicorp/consul:1.20.1",
+    "postgres": "postgres:16.4",
+    "redis": "redis:7.4.1",
+}
+
+
+@dataclass(frozen=True)
+class EnvironmentVariable:
+    """A variable of an integration's settings model that a deployment must set."""
+
+    integration: str
+    name: str  # without the node's prefix when `prefixed` is False (a conventional name)
+    secret: bool  # True: from a Kubernetes Secret, never from a ConfigMap or the manifests
+    ci_value: str  # what the CI workflow sets, for its service container ("" when none)
+    compose_value: str  # what compose.yaml gives the node container ({package}: package name)
+    example: str  # what deploy/ sets (non-secrets) or README shows (secrets)
+    prefixed: bool = False
+
+    def variable(self, env_prefix: str) -> str:
+        return f"{env_prefix}{self.name}" if self.prefixed else self.name
+
+    def in_compose(self, package_name: str) -> str:
+        return self.compose_value.format(package=package_name)
+
+
+# The settings models (integrations/<name>/model_<name>_settings.py) read these names;
+# tests/test_ship.py checks each against the generated models.
+ENVIRONMENT: tuple[EnvironmentVariable, ...] = (
+    EnvironmentVariable(
+        "postgres",
+        "DATABASE_URL",
+        secret=True,
+        ci_value="postgresql://onex:onex-ci-only@localhost:5432/onex",
+        compose_value="postgresql://onex:onex-dev-only@postgres:5432/{package}",
+        example="postgresql://USER:PASSWORD@postgres:5432/DATABASE",
+    ),
+    EnvironmentVariable(
+        "kafka",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        secret=False,
+        ci_value="localhost:9092",
+        compose_value="kafka:29092",
+        example="kafka:9092",
+    ),
+    EnvironmentVariable(
+        "redis",
+        "REDIS_URL",
+        secret=True,
+        ci_value="redis://localhost:6379/0",
+        compose_value="redis://redis:6379/0",
+        example="redis://:PASSWORD@redis:6379/0",
+    ),
+    EnvironmentVariable(
+        "http",
+        "HTTP_CLIENT_BASE_URL",
+        secret=False,
+        ci_value="",  # the upstream is the user's own service: its tests skip in CI
+        compose_value="",
+        example="http://upstream:8000",
+        prefixed=True,
+    ),
+    EnvironmentVariable(
+        "consul",
+        "CONSUL_HTTP_ADDR",
+        secret=False,
+        ci_value="http://localhost:8500",
+        compose_value="http://consul:8500",
+        example="http://consul:8500",
+    ),
+    EnvironmentVariable(
+        "consul",
+        "CONSUL_HTTP_TOKEN",
+        secret=True,
+        ci_value="",
+        compose_value="",  # the development agent has no ACLs
+        example="CONSUL-ACL-TOKEN",
+    ),
+)
+
 
 # ---------------------------------------------------------------------------------------------
 # Naming

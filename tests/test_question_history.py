@@ -100,6 +100,14 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
         "any text up to 200 characters, empty too, as before, bar control characters",
         old_answers=("general", "order database", ""),
     ),
+    # Shipping (issue 10): the licence question, and the lock task's switch.
+    ("license", "added", None, None): Accepted(
+        "projects generated before it record no licence: an update takes the default, MIT, "
+        "and writes LICENSE (add -d license=... to the update to choose another)"
+    ),
+    ("lock_dependencies", "added", None, None): Accepted(
+        "never asked and never recorded (when: false); it only acts on copy"
+    ),
     # Further question changes go here, in history order.
 }
 
