@@ -96,6 +96,20 @@ def test_every_accepted_feature_changes_the_generated_node(feature: str) -> None
     without it, the feature adds what its catalogue entry says (fail_fast and
     strict_validation are measured on top of custom_mixins, which they need)."""
     effect = node_spec.FEATURES[feature]
+    if feature in node_spec.RESILIENCE_FEATURES:
+        # No class or default integration: the spec's resilience (the contract's
+        # error_handling section and runtime/resilience.py follow it) and its decision log.
+        for node_type in node_spec.NODE_TYPES:
+            answers = {"service_name": "orders", "node_type": node_type, "operations": ["get_x"]}
+            spec = node_spec.build_spec({**answers, "integrations": ["postgres", "http"]})
+            assert spec.resilience == () and spec.guarded == ("postgres", "http")
+            spec = node_spec.build_spec(
+                {**answers, "features": [feature], "integrations": ["http", "postgres"]}
+            )
+            assert spec.resilience == (feature,) and spec.guarded == ("postgres", "http")
+            assert [d.choice for d in spec.decisions if d.topic == "resilience"] == [feature]
+        assert "outbound" in effect
+        return
     partners = ["custom_mixins"] if feature in ("fail_fast", "strict_validation") else []
     for node_type in node_spec.NODE_TYPES:
         classes, integrations = generated_node(node_type, [*partners, feature])
@@ -141,10 +155,10 @@ def test_features_page_documents_the_catalogue() -> None:
             ["dropped feature 'retries': unknown to this version"],
         ),
         (
-            ["custom_mixins", "retry", "strict"],
+            ["custom_mixins", "stamping", "strict"],
             ["custom_mixins"],
             [
-                "dropped feature 'retry': not yet supported (issue 11)",
+                "dropped feature 'stamping': not yet supported (issue 11)",
                 "dropped feature 'strict': use fail_fast (adds MixinFailFast)",
             ],
         ),
@@ -168,7 +182,7 @@ def test_migrated_features_keep_the_node_as_it_was() -> None:
     the old rule gave them (the old rule: mixins only with a custom composition)."""
     for recorded in (
         ["custom_mixins", "strict_validation", "streaming", "caching"],
-        ["no_service_mode", "retry", "fail_fast"],
+        ["no_service_mode", "stamping", "fail_fast"],
         ["fail_fast", "strict_validation", "webhooks"],
     ):
         kept, _ = node_spec.migrate_features(recorded)
@@ -667,7 +681,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         {"features": ["retries"]},
         "unknown feature 'retries'; the known ones are in docs/features.md",
     ),
-    ({"features": ["caching", "retry"]}, "retry: not yet supported (issue 11)"),
+    ({"features": ["caching", "stamping"]}, "stamping: not yet supported (issue 11)"),
     ({"features": ["strict"]}, "strict: use fail_fast (adds MixinFailFast)"),
     ({"features": ["kafka"]}, "kafka: choose kafka in the integrations question"),
     (
@@ -697,6 +711,13 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         {"service_name": "orders_effect", "operations": ["orders"]},
         "operation 'orders' gives the node's completed topic twice; rename it",
     ),
+    # retry and circuit_breaker guard outbound calls: without an integration making them,
+    # there is nothing to guard (kafka and consul have their own reconnect logic)
+    (
+        {"features": ["circuit_breaker"], "integrations": ["kafka", "consul"]},
+        "circuit_breaker needs an outbound integration: postgres, redis or http",
+    ),
+    ({"features": ["retry"]}, "retry needs an outbound integration: postgres, redis or http"),
 ]
 
 
