@@ -95,6 +95,11 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         {"service_name": "orders", "operations": ["orders"]},
         "operation 'orders' gives the node's completed topic twice; rename it",
     ),
+    # retry guards outbound calls: kafka and consul make none it wraps.
+    (
+        {"features": ["retry"], "integrations": ["kafka"]},
+        "retry needs an outbound integration: postgres, redis or http",
+    ),
 ]
 
 

@@ -5,7 +5,9 @@ questionnaire accepts) passes its own checks with DATABASE_URL set, so its examp
 its generated integration tests run against the server instead of being skipped; then a live
 node rides out PostgreSQL being down at start-up and stopped while it runs, and one command
 delivered again after a crash, to a restarted node and to a second instance at once, is
-stored once.
+stored once. The project asks for retry and circuit_breaker (the seeds' postgres_crud example
+does): its own tests drive an outage through a TCP relay, and here the real server is stopped
+while the breaker is watched opening, failing fast, going half-open and closing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from store_outage_driver import OutageProbe, probe_all
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 
 SERVICE = "customer_subscription_lifecycle_handling"
+ENV_PREFIX = f"{SERVICE.upper()}_"
+RESET_SECONDS = 10  # the shortest reset timeout omnibase_core's ModelCircuitBreaker takes
 WRITE = "persist_customer_subscription_changes"
 READ = "lookup_customer_subscription_entitlement"
 TABLE = f"{SERVICE}_records"
@@ -38,6 +42,7 @@ def effect_project(copie_session: Any) -> Path:
         node_type="effect",
         operations=[READ, WRITE],
         integrations=["postgres"],
+        features=["retry", "circuit_breaker"],
     )
 
 
@@ -78,10 +83,13 @@ def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(
     server = private_postgres_server
     url = server.create_database("outage")
     timings: dict[str, float] = {"stop_1_s": server.stop()}
+    # The pool's own recovery, without the breaker (the next test has it on): an open breaker
+    # would, by design, refuse the first operation after a restart.
+    breaker_off = {f"{ENV_PREFIX}CIRCUIT_BREAKER_ENABLED": "false"}
     probe = OutageProbe(
         effect_project,
         SERVICE,
-        {**os.environ, "DATABASE_URL": url},
+        {**os.environ, "DATABASE_URL": url, **breaker_off},
         {"operation": WRITE, "key": "outage", "data": {"n": 1}},
     )
     try:
@@ -117,6 +125,62 @@ def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(
     assert written == 4  # one per successful probe: two after each recovery
     assert (probes_1, probes_2) == (1, 1), "the first operation after a restart must succeed"
     print("\npostgres outage: " + ", ".join(f"{k}={v:.3f}" for k, v in timings.items()))
+
+
+def test_circuit_breaker_opens_fails_fast_and_closes_across_a_real_postgres_outage(
+    effect_project: Path,
+    private_postgres_server: PostgresServer,
+) -> None:
+    if not project_python(effect_project).exists():
+        sync_environment(effect_project)
+    server = private_postgres_server
+    env = {
+        **os.environ,
+        "DATABASE_URL": server.create_database("breaker"),
+        f"{ENV_PREFIX}CIRCUIT_BREAKER_FAILURE_THRESHOLD": "2",
+        f"{ENV_PREFIX}CIRCUIT_BREAKER_RESET_TIMEOUT_MS": str(RESET_SECONDS * 1000),
+        f"{ENV_PREFIX}RETRY_MAX_RETRIES": "1",  # each operation: two failed attempts
+        f"{ENV_PREFIX}RETRY_INITIAL_DELAY_MS": "50",
+    }
+    probe = OutageProbe(
+        effect_project, SERVICE, env, {"operation": WRITE, "key": "breaker", "data": {"n": 1}}
+    )
+    try:
+        assert probe.probe()["result"] == "ok"
+        server.stop()
+        # The first operation fails with the real cause; its two attempts open the breaker.
+        first = probe.probe()
+        assert "DATABASE_CONNECTION_ERROR" in first["result"], first
+        opened = time.monotonic()
+        # Open: operations fail fast with a transient code, PostgreSQL is not dialled.
+        refused = [probe.probe() for _ in range(3)]
+        assert all("SERVICE_UNAVAILABLE" in r["result"] for r in refused), refused
+        assert all(r["health"] == "unhealthy" for r in refused)
+        fail_fast_ms = max(r["operation_ms"] for r in refused)
+
+        server.start()
+        # Back, but the breaker does not know yet: still refused; health shows the breaker.
+        early = probe.probe()
+        assert "SERVICE_UNAVAILABLE" in early["result"], early
+        assert early["health"] == "degraded"  # SELECT 1 answers; the open breaker is an issue
+        assert time.monotonic() - opened < RESET_SECONDS
+
+        # After the reset timeout one trial call goes through (half-open) and closes it.
+        time.sleep(max(0.0, opened + RESET_SECONDS + 0.2 - time.monotonic()))
+        trial = probe.probe()
+        assert trial["result"] == "ok", trial
+        closed = probe.probe()
+        assert (closed["result"], closed["health"]) == ("ok", "healthy"), closed
+    finally:
+        probe.close()
+
+    written = server.psql(f"SELECT count(*) FROM {TABLE} WHERE key = 'breaker'", "breaker")
+    assert written == "3"  # before the outage, the trial call, the one after: no lost write
+    assert fail_fast_ms < first["operation_ms"]
+    print(
+        f"\npostgres breaker: first failure {first['operation_ms']} ms, refused within "
+        f"{fail_fast_ms} ms, closed {trial['operation_ms']} ms after {RESET_SECONDS} s"
+    )
 
 
 def test_command_redelivered_after_a_crash_and_to_two_instances_is_stored_once(

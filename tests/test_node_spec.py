@@ -909,6 +909,10 @@ def every_message() -> list[str]:
         with pytest.raises(SpecError) as raised:
             spec_for(service_name=name, operations=[name.removesuffix("_effect")])
         messages.append(str(raised.value))
+    for feature in node_spec.RESILIENCE_FEATURES:  # and a resilience feature with no target
+        with pytest.raises(SpecError) as raised:
+            spec_for(features=[feature], integrations=["kafka", "consul"])
+        messages.append(str(raised.value))
     return [message for message in messages if message]
 
 
