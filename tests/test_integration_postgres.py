@@ -16,12 +16,13 @@ import os
 import re
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
 import pytest
 from conftest import generate, project_python, run_checks, sync_environment
-from service_postgres import PASSWORD, PostgresServer
+from service_postgres import PASSWORD, PostgresServer, create_postgres_server
 from store_outage_driver import OutageProbe, probe_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
@@ -44,6 +45,15 @@ def effect_project(copie_session: Any) -> Path:
         integrations=["postgres"],
         features=["retry", "circuit_breaker"],
     )
+
+
+@pytest.fixture(scope="module")
+def outage_postgres_server() -> Iterator[PostgresServer]:
+    """A private server for the two tests here that stop and start it (one initdb, not two);
+    each test leaves it running and uses a database of its own."""
+    server = create_postgres_server()
+    yield server
+    server.remove()
 
 
 def test_effect_project_checks_pass_against_postgres(
@@ -76,11 +86,11 @@ def test_effect_project_checks_pass_against_postgres(
 
 def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(
     effect_project: Path,
-    private_postgres_server: PostgresServer,
+    outage_postgres_server: PostgresServer,
 ) -> None:
     if not project_python(effect_project).exists():
         sync_environment(effect_project)
-    server = private_postgres_server
+    server = outage_postgres_server
     url = server.create_database("outage")
     timings: dict[str, float] = {"stop_1_s": server.stop()}
     # The pool's own recovery, without the breaker (the next test has it on): an open breaker
@@ -129,11 +139,13 @@ def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(
 
 def test_circuit_breaker_opens_fails_fast_and_closes_across_a_real_postgres_outage(
     effect_project: Path,
-    private_postgres_server: PostgresServer,
+    outage_postgres_server: PostgresServer,
 ) -> None:
     if not project_python(effect_project).exists():
         sync_environment(effect_project)
-    server = private_postgres_server
+    server = outage_postgres_server
+    if not (server.data_dir / "postmaster.pid").exists():  # left stopped by a failed test
+        server.start()
     env = {
         **os.environ,
         "DATABASE_URL": server.create_database("breaker"),
