@@ -5,8 +5,8 @@ questionnaire accepts) passes its own checks with DATABASE_URL set, so its examp
 its generated integration tests run against the server instead of being skipped; then a live
 node rides out PostgreSQL being down at start-up and stopped while it runs, and one command
 delivered again after a crash, to a restarted node and to a second instance at once, is
-stored once. The project asks for retry and circuit_breaker (the seeds' postgres_crud example
-does): its own tests drive an outage through a TCP relay, and here the real server is stopped
+stored once. With its circuit breaker switched on (every postgres node has one, disabled
+unless the feature circuit_breaker or the environment enables it), the real server is stopped
 while the breaker is watched opening, failing fast, going half-open and closing.
 """
 
@@ -43,7 +43,6 @@ def effect_project(copie_session: Any) -> Path:
         node_type="effect",
         operations=[READ, WRITE],
         integrations=["postgres"],
-        features=["retry", "circuit_breaker"],
     )
 
 
@@ -93,13 +92,10 @@ def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(
     server = outage_postgres_server
     url = server.create_database("outage")
     timings: dict[str, float] = {"stop_1_s": server.stop()}
-    # The pool's own recovery, without the breaker (the next test has it on): an open breaker
-    # would, by design, refuse the first operation after a restart.
-    breaker_off = {f"{ENV_PREFIX}CIRCUIT_BREAKER_ENABLED": "false"}
     probe = OutageProbe(
         effect_project,
         SERVICE,
-        {**os.environ, "DATABASE_URL": url, **breaker_off},
+        {**os.environ, "DATABASE_URL": url},
         {"operation": WRITE, "key": "outage", "data": {"n": 1}},
     )
     try:
@@ -149,6 +145,7 @@ def test_circuit_breaker_opens_fails_fast_and_closes_across_a_real_postgres_outa
     env = {
         **os.environ,
         "DATABASE_URL": server.create_database("breaker"),
+        f"{ENV_PREFIX}CIRCUIT_BREAKER_ENABLED": "true",
         f"{ENV_PREFIX}CIRCUIT_BREAKER_FAILURE_THRESHOLD": "2",
         f"{ENV_PREFIX}CIRCUIT_BREAKER_RESET_TIMEOUT_MS": str(RESET_SECONDS * 1000),
         f"{ENV_PREFIX}RETRY_MAX_RETRIES": "1",  # each operation: two failed attempts
