@@ -34,7 +34,7 @@ _FRAMEWORK_NAMES = frozenset(
         "pathspec", "pluggy", "propcache", "py", "pycparser", "pydantic", "pydantic_core",
         "pydantic_settings", "pygments", "pytest", "pytest_asyncio", "redis", "referencing",
         "requests", "rpds", "ruamel", "ruff", "strictyaml", "tree_sitter", "tree_sitter_python",
-        "typing_extensions", "typing_inspection", "tzdata", "urllib3", "yaml", "yarl",
+        "tenacity", "typing_extensions", "typing_inspection", "tzdata", "urllib3", "yaml", "yarl",
         # not installed, but the ONEX family, and the generator
         "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier",
     }

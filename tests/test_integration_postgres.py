@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 

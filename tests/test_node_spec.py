@@ -636,6 +636,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     # dependencies of the node's dependencies clash too
     ({"service_name": "anyio"}, "'anyio' would shadow a package the node installs"),
     ({"service_name": "yarl"}, "'yarl' would shadow a package the node installs"),
+    ({"service_name": "tenacity"}, "'tenacity' would shadow a package the node installs"),
     ({"package_name": "Acme"}, "package_name 'Acme' is not snake_case"),
     (
         {"package_name": "asyncio"},
