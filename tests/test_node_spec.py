@@ -102,11 +102,11 @@ def test_every_accepted_feature_changes_the_generated_node(feature: str) -> None
         for node_type in node_spec.NODE_TYPES:
             answers = {"service_name": "orders", "node_type": node_type, "operations": ["get_x"]}
             spec = node_spec.build_spec({**answers, "integrations": ["postgres", "http"]})
-            assert spec.resilience == () and spec.guarded == ("postgres", "http")
+            assert (spec.resilience, spec.guarded) == ((), ("postgres", "http"))
             spec = node_spec.build_spec(
                 {**answers, "features": [feature], "integrations": ["http", "postgres"]}
             )
-            assert spec.resilience == (feature,) and spec.guarded == ("postgres", "http")
+            assert (spec.resilience, spec.guarded) == ((feature,), ("postgres", "http"))
             assert [d.choice for d in spec.decisions if d.topic == "resilience"] == [feature]
         assert "outbound" in effect
         return
