@@ -34,7 +34,7 @@ _FRAMEWORK_NAMES = frozenset(
         "pathspec", "pluggy", "propcache", "py", "pycparser", "pydantic", "pydantic_core",
         "pydantic_settings", "pygments", "pytest", "pytest_asyncio", "redis", "referencing",
         "requests", "rpds", "ruamel", "ruff", "strictyaml", "tree_sitter", "tree_sitter_python",
-        "typing_extensions", "typing_inspection", "tzdata", "urllib3", "yaml", "yarl",
+        "tenacity", "typing_extensions", "typing_inspection", "tzdata", "urllib3", "yaml", "yarl",
         # not installed, but the ONEX family, and the generator
         "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier",
     }
@@ -112,15 +112,15 @@ FEATURES: dict[str, str] = {
     "no_service_mode": "Node<Type> without MixinNodeService: same as custom_mixins",
     "fail_fast": "adds MixinFailFast (needs custom_mixins or no_service_mode)",
     "strict_validation": "same as fail_fast",
+    "retry": "outbound PostgreSQL, Redis and HTTP calls retry transient errors with backoff",
+    "circuit_breaker": "a circuit breaker per outbound dependency fails fast while it is down",
 }
 # Feature words of the seeds (the CodeGenerationService's catalogue) that are refused, and
 # why; the questionnaire lists them as disabled choices showing the reason.
 _LATER = "not yet supported (issue 11)"
 REFUSED_FEATURES: dict[str, str] = {
-    "retry": _LATER,
-    "resilience": _LATER,
-    "circuit_breaker": _LATER,
-    "fault_tolerance": _LATER,
+    "resilience": "use retry and circuit_breaker",
+    "fault_tolerance": "use retry and circuit_breaker",
     "cli": "the node's console script is its command line",
     "command_line": "the node's console script is its command line",
     "state_machine": _LATER,
@@ -199,6 +199,10 @@ class NodeSpec:
     base: BaseSelection
     events: tuple[EventType, ...]
     decisions: tuple[Decision, ...] = field(default=())
+    # Features retry / circuit_breaker asked (in that order), and the outbound dependencies
+    # their wrapper guards (runtime/resilience.py); both empty without them.
+    resilience: tuple[str, ...] = field(default=())
+    guarded: tuple[str, ...] = field(default=())
 
     def topic_for(self, event_type: str) -> str:
         for event in self.events:
@@ -638,6 +642,40 @@ def select_base(node_type: str, features: Sequence[str]) -> BaseSelection:
 
 
 # ---------------------------------------------------------------------------------------------
+# Retry and circuit breaker (issue 11 item 4)
+# ---------------------------------------------------------------------------------------------
+RESILIENCE_FEATURES: tuple[str, ...] = ("retry", "circuit_breaker")
+# The integrations whose outbound calls the resilience wrapper guards, in INTEGRATIONS order.
+GUARDED_INTEGRATIONS: tuple[str, ...] = ("postgres", "redis", "http")
+
+
+def select_resilience(
+    features: Sequence[str], integrations: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Decision, ...]]:
+    """(resilience features asked, dependencies they guard, decisions); SpecError when a
+    resilience feature is asked with no outbound integration for it to guard."""
+    asked = tuple(f for f in RESILIENCE_FEATURES if f in features)
+    guarded = tuple(i for i in GUARDED_INTEGRATIONS if i in integrations)
+    if not asked:
+        return (), guarded, ()
+    if not guarded:
+        raise SpecError(f"{asked[0]} needs an outbound integration: postgres, redis or http")
+    where = ", ".join(guarded)
+    decisions: list[Decision] = []
+    if "retry" in asked:
+        decisions.append(
+            Decision("resilience", "retry", f"feature 'retry': transient errors of {where}")
+        )
+    if "circuit_breaker" in asked:
+        decisions.append(
+            Decision(
+                "resilience", "circuit_breaker", f"feature 'circuit_breaker': one each for {where}"
+            )
+        )
+    return asked, guarded, tuple(decisions)
+
+
+# ---------------------------------------------------------------------------------------------
 # Event catalog
 # ---------------------------------------------------------------------------------------------
 def event_catalog(
@@ -728,6 +766,8 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
             f"Node<Name><Type> from service_name '{service_name}'",
         )
     )
+    resilience, guarded, resilience_decisions = select_resilience(features, integrations)
+    decisions.extend(resilience_decisions)
     return NodeSpec(
         service_name=service_name,
         package_name=package_name,
@@ -747,6 +787,8 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
         base=base,
         events=events,
         decisions=tuple(decisions),
+        resilience=resilience,
+        guarded=guarded,
     )
 
 

@@ -76,8 +76,8 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         "[caching]; got 'caching'",
     ),
     (
-        {"features": ["caching", "retry"]},
-        "Invalid choice for 'features': retry: not yet supported (issue 11)",
+        {"features": ["caching", "stamping"]},
+        "Invalid choice for 'features': stamping: not yet supported (issue 11)",
     ),
     ({"features": ["retries"]}, "Invalid choice for 'features': 'retries' is not in"),
     (
@@ -94,6 +94,11 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     (
         {"service_name": "orders", "operations": ["orders"]},
         "operation 'orders' gives the node's completed topic twice; rename it",
+    ),
+    # retry guards outbound calls: kafka and consul make none it wraps.
+    (
+        {"features": ["retry"], "integrations": ["kafka"]},
+        "retry needs an outbound integration: postgres, redis or http",
     ),
 ]
 
@@ -153,13 +158,12 @@ def copier_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-PRD_RETRY = """\
-# The seeds' own postgres_crud example asks for retry and circuit_breaker.
+PRD_STAMPING = """\
 service_name: postgres_crud
 business_description: PostgreSQL CRUD operations
 domain: database
 operations: [create_row, read_row]
-features: [retry, circuit_breaker]
+features: [stamping]
 dependencies: {postgres: asyncpg}
 """
 
@@ -216,13 +220,13 @@ def test_cli_refuses_bad_answers(tmp_path: Path, args: list[str], message: str) 
 
 def test_cli_refuses_a_prd_feature_with_its_reason(tmp_path: Path) -> None:
     prd = tmp_path / "prd.yaml"
-    prd.write_text(PRD_RETRY)
+    prd.write_text(PRD_STAMPING)
     destination = tmp_path / "project"
     completed = copier_cli("--data-file", str(prd), str(TEMPLATE_ROOT), str(destination))
     assert completed.returncode == 1
     assert "Traceback" not in completed.stderr
     last = completed.stderr.strip().splitlines()[-1]
-    assert last.endswith("Invalid choice for 'features': retry: not yet supported (issue 11)")
+    assert last.endswith("Invalid choice for 'features': stamping: not yet supported (issue 11)")
     assert not destination.exists()
 
 

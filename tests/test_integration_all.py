@@ -4,6 +4,9 @@ One effect project with postgres, kafka, redis, http and consul is generated and
 run with every service address set, so none of its integration tests is skipped: the records go
 to PostgreSQL, the events to the tansu broker, the health probes reach Redis, the HTTP upstream
 and the Consul stand-in, and the service registers with the stand-in and deregisters on SIGTERM.
+It asks for retry and circuit_breaker (as the seeds' postgres_crud example does), so its own
+tests/integration/test_resilience_integration.py stops and restarts PostgreSQL, Redis and the
+HTTP upstream behind TCP relays and watches each breaker open, fail fast, half-open and close.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def test_all_five_integrations_pass_their_checks_against_real_services(
         node_type="effect",
         operations=["record_order", "get_order"],
         integrations=["postgres", "kafka", "redis", "http", "consul"],
+        features=["retry", "circuit_breaker"],
     )
     for folder in ("postgres", "kafka", "redis", "http", "consul"):
         assert (project / "src" / SERVICE / "integrations" / folder).is_dir(), folder
@@ -60,4 +64,6 @@ def test_all_five_integrations_pass_their_checks_against_real_services(
     assert "skipped" not in summary[-1], f"integration tests were skipped: {summary[-1]}"
     assert int(postgres_server.psql(f"SELECT count(*) FROM {SERVICE}_records", "all_five")) > 0
     assert http_upstream.count("GET", "/health") >= 1
+    resilience = "test_resilience_integration.test_breaker_opens_fails_fast_half_opens_and_closes"
+    assert any(resilience in name for name in completed.passed), completed.passed
     print(f"\nall five integrations: {summary[-1]}")

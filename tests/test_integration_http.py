@@ -129,12 +129,14 @@ def test_retries_only_idempotent_calls_and_maps_failures_to_onex_codes(
         404: "NOT_FOUND",
         409: "INVALID_STATE",
         422: "VALIDATION_ERROR",
-        429: "RATE_LIMIT_ERROR",
         500: "DEPENDENCY_FAILED",
     }
     for status, error_code in expected.items():
         assert results[f"GET {status}"]["code"] == error_code, status
-        assert http_upstream.count("GET", f"/status/{status}") == 1, status  # 4xx/500: no retry
+        assert http_upstream.count("GET", f"/status/{status}") == 1, status  # permanent: no retry
+    # 429's RATE_LIMIT_ERROR is transient (runtime/error_mapping.py), so retried like a 503.
+    assert results["GET 429"]["code"] == "RATE_LIMIT_ERROR"
+    assert http_upstream.count("GET", "/status/429") == attempts
     assert results["GET ok"]["status"] == 200
 
     # A read timeout: an idempotent GET is retried, a POST is sent once.

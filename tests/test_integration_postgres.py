@@ -5,7 +5,9 @@ questionnaire accepts) passes its own checks with DATABASE_URL set, so its examp
 its generated integration tests run against the server instead of being skipped; then a live
 node rides out PostgreSQL being down at start-up and stopped while it runs, and one command
 delivered again after a crash, to a restarted node and to a second instance at once, is
-stored once.
+stored once. With its circuit breaker switched on (every postgres node has one, disabled
+unless the feature circuit_breaker or the environment enables it), the real server is stopped
+while the breaker is watched opening, failing fast, going half-open and closing.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 from conftest import generate, project_python, run_checks, sync_environment
-from service_postgres import PASSWORD, PostgresServer
+from service_postgres import PASSWORD, PostgresServer, create_postgres_server
 from store_outage_driver import OutageProbe, probe_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 
 SERVICE = "customer_subscription_lifecycle_handling"
+ENV_PREFIX = f"{SERVICE.upper()}_"
+RESET_SECONDS = 10  # the shortest reset timeout omnibase_core's ModelCircuitBreaker takes
 WRITE = "persist_customer_subscription_changes"
 READ = "lookup_customer_subscription_entitlement"
 TABLE = f"{SERVICE}_records"
@@ -39,6 +44,15 @@ def effect_project(copie_session: Any) -> Path:
         operations=[READ, WRITE],
         integrations=["postgres"],
     )
+
+
+@pytest.fixture(scope="module")
+def outage_postgres_server() -> Iterator[PostgresServer]:
+    """A private server for the two tests here that stop and start it (one initdb, not two);
+    each test leaves it running and uses a database of its own."""
+    server = create_postgres_server()
+    yield server
+    server.remove()
 
 
 def test_effect_project_checks_pass_against_postgres(
@@ -71,11 +85,11 @@ def test_effect_project_checks_pass_against_postgres(
 
 def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(
     effect_project: Path,
-    private_postgres_server: PostgresServer,
+    outage_postgres_server: PostgresServer,
 ) -> None:
     if not project_python(effect_project).exists():
         sync_environment(effect_project)
-    server = private_postgres_server
+    server = outage_postgres_server
     url = server.create_database("outage")
     timings: dict[str, float] = {"stop_1_s": server.stop()}
     probe = OutageProbe(
@@ -117,6 +131,65 @@ def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(
     assert written == 4  # one per successful probe: two after each recovery
     assert (probes_1, probes_2) == (1, 1), "the first operation after a restart must succeed"
     print("\npostgres outage: " + ", ".join(f"{k}={v:.3f}" for k, v in timings.items()))
+
+
+def test_circuit_breaker_opens_fails_fast_and_closes_across_a_real_postgres_outage(
+    effect_project: Path,
+    outage_postgres_server: PostgresServer,
+) -> None:
+    if not project_python(effect_project).exists():
+        sync_environment(effect_project)
+    server = outage_postgres_server
+    if not (server.data_dir / "postmaster.pid").exists():  # left stopped by a failed test
+        server.start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": server.create_database("breaker"),
+        f"{ENV_PREFIX}CIRCUIT_BREAKER_ENABLED": "true",
+        f"{ENV_PREFIX}CIRCUIT_BREAKER_FAILURE_THRESHOLD": "2",
+        f"{ENV_PREFIX}CIRCUIT_BREAKER_RESET_TIMEOUT_MS": str(RESET_SECONDS * 1000),
+        f"{ENV_PREFIX}RETRY_MAX_RETRIES": "1",  # each operation: two failed attempts
+        f"{ENV_PREFIX}RETRY_INITIAL_DELAY_MS": "50",
+    }
+    probe = OutageProbe(
+        effect_project, SERVICE, env, {"operation": WRITE, "key": "breaker", "data": {"n": 1}}
+    )
+    try:
+        assert probe.probe()["result"] == "ok"
+        server.stop()
+        # The first operation fails with the real cause; its two attempts open the breaker.
+        first = probe.probe()
+        assert "DATABASE_CONNECTION_ERROR" in first["result"], first
+        opened = time.monotonic()
+        # Open: operations fail fast with a transient code, PostgreSQL is not dialled.
+        refused = [probe.probe() for _ in range(3)]
+        assert all("SERVICE_UNAVAILABLE" in r["result"] for r in refused), refused
+        assert all(r["health"] == "unhealthy" for r in refused)
+        fail_fast_ms = max(r["operation_ms"] for r in refused)
+
+        server.start()
+        # Back, but the breaker does not know yet: still refused; health shows the breaker.
+        early = probe.probe()
+        assert "SERVICE_UNAVAILABLE" in early["result"], early
+        assert early["health"] == "degraded"  # SELECT 1 answers; the open breaker is an issue
+        assert time.monotonic() - opened < RESET_SECONDS
+
+        # After the reset timeout one trial call goes through (half-open) and closes it.
+        time.sleep(max(0.0, opened + RESET_SECONDS + 0.2 - time.monotonic()))
+        trial = probe.probe()
+        assert trial["result"] == "ok", trial
+        closed = probe.probe()
+        assert (closed["result"], closed["health"]) == ("ok", "healthy"), closed
+    finally:
+        probe.close()
+
+    written = server.psql(f"SELECT count(*) FROM {TABLE} WHERE key = 'breaker'", "breaker")
+    assert written == "3"  # before the outage, the trial call, the one after: no lost write
+    assert fail_fast_ms < first["operation_ms"]
+    print(
+        f"\npostgres breaker: first failure {first['operation_ms']} ms, refused within "
+        f"{fail_fast_ms} ms, closed {trial['operation_ms']} ms after {RESET_SECONDS} s"
+    )
 
 
 def test_command_redelivered_after_a_crash_and_to_two_instances_is_stored_once(

@@ -36,7 +36,7 @@ def test_script_drops_refused_features_and_says_so(tmp_path: Path) -> None:
     answers = {
         "_commit": "84370f5",
         "_src_path": "/somewhere/onex-node-template",
-        "features": ["custom_mixins", "retries", "fail_fast", "circuit_breaker"],
+        "features": ["custom_mixins", "retries", "fail_fast", "stamping"],
         "integrations": ["kafka"],
         "service_name": "orders",
     }
@@ -47,7 +47,7 @@ def test_script_drops_refused_features_and_says_so(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == [
         "[migrate] dropped feature 'retries': unknown to this version",
-        "[migrate] dropped feature 'circuit_breaker': not yet supported (issue 11)",
+        "[migrate] dropped feature 'stamping': not yet supported (issue 11)",
     ]
     text = answers_file.read_text()
     assert text.startswith(HEADER)

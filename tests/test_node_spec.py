@@ -96,6 +96,20 @@ def test_every_accepted_feature_changes_the_generated_node(feature: str) -> None
     without it, the feature adds what its catalogue entry says (fail_fast and
     strict_validation are measured on top of custom_mixins, which they need)."""
     effect = node_spec.FEATURES[feature]
+    if feature in node_spec.RESILIENCE_FEATURES:
+        # No class or default integration: the spec's resilience (the contract's
+        # error_handling section and runtime/resilience.py follow it) and its decision log.
+        for node_type in node_spec.NODE_TYPES:
+            answers = {"service_name": "orders", "node_type": node_type, "operations": ["get_x"]}
+            spec = node_spec.build_spec({**answers, "integrations": ["postgres", "http"]})
+            assert (spec.resilience, spec.guarded) == ((), ("postgres", "http"))
+            spec = node_spec.build_spec(
+                {**answers, "features": [feature], "integrations": ["http", "postgres"]}
+            )
+            assert (spec.resilience, spec.guarded) == ((feature,), ("postgres", "http"))
+            assert [d.choice for d in spec.decisions if d.topic == "resilience"] == [feature]
+        assert "outbound" in effect
+        return
     partners = ["custom_mixins"] if feature in ("fail_fast", "strict_validation") else []
     for node_type in node_spec.NODE_TYPES:
         classes, integrations = generated_node(node_type, [*partners, feature])
@@ -141,10 +155,10 @@ def test_features_page_documents_the_catalogue() -> None:
             ["dropped feature 'retries': unknown to this version"],
         ),
         (
-            ["custom_mixins", "retry", "strict"],
+            ["custom_mixins", "stamping", "strict"],
             ["custom_mixins"],
             [
-                "dropped feature 'retry': not yet supported (issue 11)",
+                "dropped feature 'stamping': not yet supported (issue 11)",
                 "dropped feature 'strict': use fail_fast (adds MixinFailFast)",
             ],
         ),
@@ -168,7 +182,7 @@ def test_migrated_features_keep_the_node_as_it_was() -> None:
     the old rule gave them (the old rule: mixins only with a custom composition)."""
     for recorded in (
         ["custom_mixins", "strict_validation", "streaming", "caching"],
-        ["no_service_mode", "retry", "fail_fast"],
+        ["no_service_mode", "stamping", "fail_fast"],
         ["fail_fast", "strict_validation", "webhooks"],
     ):
         kept, _ = node_spec.migrate_features(recorded)
@@ -622,6 +636,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     # dependencies of the node's dependencies clash too
     ({"service_name": "anyio"}, "'anyio' would shadow a package the node installs"),
     ({"service_name": "yarl"}, "'yarl' would shadow a package the node installs"),
+    ({"service_name": "tenacity"}, "'tenacity' would shadow a package the node installs"),
     ({"package_name": "Acme"}, "package_name 'Acme' is not snake_case"),
     (
         {"package_name": "asyncio"},
@@ -667,7 +682,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         {"features": ["retries"]},
         "unknown feature 'retries'; the known ones are in docs/features.md",
     ),
-    ({"features": ["caching", "retry"]}, "retry: not yet supported (issue 11)"),
+    ({"features": ["caching", "stamping"]}, "stamping: not yet supported (issue 11)"),
     ({"features": ["strict"]}, "strict: use fail_fast (adds MixinFailFast)"),
     ({"features": ["kafka"]}, "kafka: choose kafka in the integrations question"),
     (
@@ -697,6 +712,13 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         {"service_name": "orders_effect", "operations": ["orders"]},
         "operation 'orders' gives the node's completed topic twice; rename it",
     ),
+    # retry and circuit_breaker guard outbound calls: without an integration making them,
+    # there is nothing to guard (kafka and consul have their own reconnect logic)
+    (
+        {"features": ["circuit_breaker"], "integrations": ["kafka", "consul"]},
+        "circuit_breaker needs an outbound integration: postgres, redis or http",
+    ),
+    ({"features": ["retry"]}, "retry needs an outbound integration: postgres, redis or http"),
 ]
 
 
@@ -887,6 +909,10 @@ def every_message() -> list[str]:
     for name in ("a" * 40, "b" * 33 + "_effect"):
         with pytest.raises(SpecError) as raised:
             spec_for(service_name=name, operations=[name.removesuffix("_effect")])
+        messages.append(str(raised.value))
+    for feature in node_spec.RESILIENCE_FEATURES:  # and a resilience feature with no target
+        with pytest.raises(SpecError) as raised:
+            spec_for(features=[feature], integrations=["kafka", "consul"])
         messages.append(str(raised.value))
     return [message for message in messages if message]
 

@@ -55,6 +55,13 @@ FEATURE_CATALOGUE = (
     *("database", "kafka", "redis", "discovery"),
 )
 
+# ... and as issue 11 item 4 left them: retry and circuit_breaker accepted.
+RESILIENCE_CATALOGUE = (
+    *FEATURE_CATALOGUE[:10],
+    *("retry", "circuit_breaker", "resilience", "fault_tolerance"),
+    *FEATURE_CATALOGUE[14:],
+)
+
 NOT_BLANK = (
     "{% if not business_description.strip() %}business_description must not be empty{% endif %}"
 )
@@ -107,6 +114,12 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
     ),
     ("lock_dependencies", "added", None, None): Accepted(
         "never asked and never recorded (when: false); it only acts on copy"
+    ),
+    # retry and circuit_breaker join the catalogue (issue 11 item 4): the choices gain no
+    # word and lose none; only those two move from refused (disabled) to accepted.
+    ("features", "choices", FEATURE_CATALOGUE, RESILIENCE_CATALOGUE): Accepted(
+        "the same words: an answer recorded before holds none of the two (the migration "
+        "dropped them), so it passes as it is"
     ),
     # Further question changes go here, in history order.
 }

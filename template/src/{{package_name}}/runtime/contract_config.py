@@ -28,15 +28,53 @@ def load_contract_config(contract_path: Path) -> dict[str, object]:
             contract=str(contract_path),
         ) from exc
     config = contract.get("config") if isinstance(contract, dict) else None
+    filled = error_handling_config(contract, contract_path)
     if config is None:
-        return {}
+        return filled
     if not isinstance(config, dict):
         raise ModelOnexError(
             message=f"`config:` in {contract_path} must be a mapping",
             error_code=EnumCoreErrorCode.CONTRACT_VALIDATION_ERROR,
             contract=str(contract_path),
         )
-    return {str(key): value for key, value in config.items()}
+    return filled | {str(key): value for key, value in config.items()}
+
+
+# The contract's `error_handling:` section (the production ONEX shape) -> the settings it
+# fills (runtime/model_node_settings.py; runtime/resilience.py uses them). Keys production
+# contracts have and this node does not use (retry_on, error_sanitization, ...) are ignored.
+_ERROR_HANDLING_SETTINGS: dict[tuple[str, str], str] = {
+    ("retry_policy", "max_retries"): "retry_max_retries",
+    ("retry_policy", "initial_delay_ms"): "retry_initial_delay_ms",
+    ("retry_policy", "max_delay_ms"): "retry_max_delay_ms",
+    ("retry_policy", "exponential_base"): "retry_exponential_base",
+    ("circuit_breaker", "enabled"): "circuit_breaker_enabled",
+    ("circuit_breaker", "failure_threshold"): "circuit_breaker_failure_threshold",
+    ("circuit_breaker", "reset_timeout_ms"): "circuit_breaker_reset_timeout_ms",
+    ("circuit_breaker", "half_open_max_requests"): "circuit_breaker_half_open_max_requests",
+}
+
+
+def error_handling_config(contract: object, contract_path: Path) -> dict[str, object]:
+    """The settings `error_handling:` sets, by setting name ({} without the section)."""
+    section = contract.get("error_handling") if isinstance(contract, dict) else None
+    if section is None:
+        return {}
+    groups = {"retry_policy", "circuit_breaker"}
+    if not isinstance(section, dict) or not all(
+        isinstance(section.get(group, {}), dict) for group in groups
+    ):
+        raise ModelOnexError(
+            message=f"`error_handling:` in {contract_path} must be a mapping whose "
+            "retry_policy and circuit_breaker are mappings",
+            error_code=EnumCoreErrorCode.CONTRACT_VALIDATION_ERROR,
+            contract=str(contract_path),
+        )
+    return {
+        setting: section[group][key]
+        for (group, key), setting in _ERROR_HANDLING_SETTINGS.items()
+        if key in section.get(group, {})
+    }
 
 
 class ModelEnvironmentSettings(BaseSettings):

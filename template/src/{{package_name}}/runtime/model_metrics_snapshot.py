@@ -15,3 +15,10 @@ class ModelMetricsSnapshot(BaseModel):
     latency_avg_ms: float = Field(ge=0.0)
     latency_max_ms: float = Field(ge=0.0)
     per_operation: dict[str, int] = Field(default_factory=dict, description="calls per operation")
+    # Circuit breakers of the outbound dependencies (runtime/resilience.py), by dependency.
+    breaker_states: dict[str, str] = Field(
+        default_factory=dict, description="closed, open, half_open or disabled"
+    )
+    breaker_rejections: dict[str, int] = Field(
+        default_factory=dict, description="calls refused by an open breaker since start-up"
+    )
