@@ -502,7 +502,9 @@ def _cycle_error(steps: Sequence[Mapping[str, object]]) -> str:
     edges: dict[str, list[str]] = {}
     for step in steps:
         depends_on = step.get("depends_on") or []
-        edges[str(step["name"])] = [str(d) for d in depends_on] if isinstance(depends_on, list | tuple) else []
+        edges[str(step["name"])] = (
+            [str(d) for d in depends_on] if isinstance(depends_on, list | tuple) else []
+        )
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     path: list[str] = []
 
