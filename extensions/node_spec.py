@@ -467,7 +467,7 @@ def _operation_name_error(name: object, what: str) -> str:
 def _whole_number_error(value: object, what: str, bounds: tuple[int, int]) -> str:
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        return f"{what} must be a whole number from {low} to {high}; got {_shown(value)}"
+        return f"{what} must be {low} to {high}; got {_shown(value)}"
     return ""
 
 
@@ -486,13 +486,13 @@ def _step_error(step: object) -> str:
         return f"workflow step {_shown(name)}: depends_on must be a list of step names"
     compensate = step.get("compensate")
     if compensate is not None:
-        if err := _operation_name_error(compensate, f"compensation of {_shown(name)}:"):
+        if err := _operation_name_error(compensate, "compensation"):
             return err
         if compensate == name:
             return f"workflow step {_shown(name)} cannot be its own compensation"
     if "timeout_ms" in step:
         return _whole_number_error(
-            step["timeout_ms"], f"timeout_ms of step {_shown(name)}", _STEP_TIMEOUT_MS
+            step["timeout_ms"], f"step {_shown(name)} timeout_ms", _STEP_TIMEOUT_MS
         )
     return ""
 
@@ -558,11 +558,9 @@ def workflow_error(workflow: object) -> str:
                 )
     if err := _cycle_error(steps):
         return err
-    if "max_retries" in workflow:
-        if err := _whole_number_error(
-            workflow["max_retries"], "workflow max_retries", (0, WORKFLOW_MAX_RETRIES)
-        ):
-            return err
+    retries = workflow.get("max_retries", 0)
+    if err := _whole_number_error(retries, "workflow max_retries", (0, WORKFLOW_MAX_RETRIES)):
+        return err
     if "timeout_ms" in workflow:
         return _whole_number_error(
             workflow["timeout_ms"], "workflow timeout_ms", _WORKFLOW_TIMEOUT_MS

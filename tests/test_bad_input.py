@@ -116,7 +116,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
             "node_type": "orchestrator",
             "workflow": {"steps": [{"name": "ship", "compensate": "run"}]},
         },
-        "compensation of 'ship': 'run' is banned by onex validate",
+        "compensation 'run' is banned by onex validate",
     ),
     (
         {

@@ -167,8 +167,17 @@ def test_prd_workflow_with_a_cycle_is_refused_and_writes_nothing(tmp_path: Path)
     bad.write_text(yaml.safe_dump(answers))
     destination = tmp_path / "project"
     completed = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD"]
-        + ["--data-file", str(bad), "-d", "run_checks=false", str(TEMPLATE_ROOT), str(destination)],
+        [
+            *(sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD"),
+            *(
+                "--data-file",
+                str(bad),
+                "-d",
+                "run_checks=false",
+                str(TEMPLATE_ROOT),
+                str(destination),
+            ),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
