@@ -127,7 +127,7 @@ REFUSED_FEATURES: dict[str, str] = {
     "canonical_yaml": _LATER,
     "stamping": _LATER,
     "hybrid_execution": _LATER,
-    "workflow": "give an orchestrator the workflow answer (its steps) instead",
+    "workflow": "give an orchestrator the workflow answer instead",
     "strict": "use fail_fast (adds MixinFailFast)",
     "database": "choose postgres in the integrations question",
     "kafka": "choose kafka in the integrations question",
