@@ -127,7 +127,7 @@ REFUSED_FEATURES: dict[str, str] = {
     "canonical_yaml": _LATER,
     "stamping": _LATER,
     "hybrid_execution": _LATER,
-    "workflow": _LATER,
+    "workflow": "give an orchestrator the workflow answer instead",
     "strict": "use fail_fast (adds MixinFailFast)",
     "database": "choose postgres in the integrations question",
     "kafka": "choose kafka in the integrations question",
@@ -178,6 +178,16 @@ class BaseSelection:
 
 
 @dataclass(frozen=True)
+class WorkflowStep:
+    """One step of an orchestrator's workflow graph: the operation of the same name."""
+
+    name: str
+    depends_on: tuple[str, ...] = ()
+    compensate: str | None = None  # the operation that undoes this step, if any
+    timeout_ms: int = 30000
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """Everything the templates need, derived once from the answers."""
 
@@ -203,6 +213,41 @@ class NodeSpec:
     # their wrapper guards (runtime/resilience.py); both empty without them.
     resilience: tuple[str, ...] = field(default=())
     guarded: tuple[str, ...] = field(default=())
+    # Orchestrators: the workflow graph in dependency order (parse_workflow); () otherwise.
+    workflow: tuple[WorkflowStep, ...] = field(default=())
+    workflow_max_retries: int = 0
+    workflow_timeout_ms: int = 120000
+
+    @property
+    def workflow_compensations(self) -> tuple[str, ...]:
+        """Operations that undo a step and are not steps themselves, in declaration order."""
+        steps = {step.name for step in self.workflow}
+        found: list[str] = []
+        for step in self.workflow:
+            if step.compensate and step.compensate not in steps and step.compensate not in found:
+                found.append(step.compensate)
+        return tuple(found)
+
+    def workflow_ancestors(self, name: str) -> tuple[str, ...]:
+        """Every step `name` depends on, directly or not, in dependency order."""
+        by_name = {step.name: step for step in self.workflow}
+        seen: set[str] = set()
+        pending = list(by_name[name].depends_on)
+        while pending:
+            current = pending.pop()
+            if current not in seen:
+                seen.add(current)
+                pending.extend(by_name[current].depends_on)
+        return tuple(step.name for step in self.workflow if step.name in seen)
+
+    @property
+    def workflow_parallel_pair(self) -> tuple[str, str] | None:
+        """Two steps neither of which depends on the other (they may run together), or None."""
+        for index, first in enumerate(self.workflow):
+            for second in self.workflow[index + 1 :]:
+                if first.name not in self.workflow_ancestors(second.name):
+                    return first.name, second.name
+        return None
 
     def topic_for(self, event_type: str) -> str:
         for event in self.events:
@@ -528,6 +573,196 @@ def port_error(port: object) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Workflow graph (orchestrators): the answer `workflow: {steps: [{name, depends_on, compensate,
+# timeout_ms}], max_retries, timeout_ms}`. Empty means the operations in order, each step
+# depending on the one before. Steps and compensations are operations of the node.
+# ---------------------------------------------------------------------------------------------
+_WORKFLOW_KEYS = frozenset({"steps", "max_retries", "timeout_ms"})
+_STEP_KEYS = frozenset({"name", "depends_on", "compensate", "timeout_ms"})
+WORKFLOW_MAX_RETRIES = 10  # omnibase_core's coordination bound (0-10)
+_STEP_TIMEOUT_MS = (1, 3_600_000)
+_WORKFLOW_TIMEOUT_MS = (1000, 3_600_000)
+
+
+def _workflow_given(workflow: object) -> bool:
+    """False for the empty answer (None, "", {}): the default graph applies."""
+    return workflow not in (None, "", {})
+
+
+def _operation_name_error(name: object, what: str) -> str:
+    """Why `name` cannot name an operation (a step or a compensation), or ""."""
+    if err := identifier_error(name, what):
+        return err
+    assert isinstance(name, str)
+    if name in _BANNED_FUNCTION_NAMES:
+        return f"{what} {name!r} is banned by onex validate; try e.g. {name}_order"
+    if name in _GENERATED_NAMES or hasattr(builtins, name):
+        return f"{what} {_shown(name)} would shadow a name the generated code uses"
+    return ""
+
+
+def _whole_number_error(value: object, what: str, bounds: tuple[int, int]) -> str:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return f"{what} must be {low} to {high}; got {_shown(value)}"
+    return ""
+
+
+def _step_error(step: object) -> str:
+    """Why one entry of `steps` is malformed (not how it relates to the others), or ""."""
+    if not isinstance(step, Mapping) or "name" not in step:
+        return f"a workflow step must be a mapping with a name; got {_shown(step)}"
+    if err := _operation_name_error(step["name"], "workflow step"):
+        return err
+    name = step["name"]
+    unknown = sorted(str(key) for key in step if key not in _STEP_KEYS)
+    if unknown:
+        return f"workflow step {_shown(name)}: unknown key {_shown(unknown[0])}"
+    depends_on = step.get("depends_on", [])
+    if not isinstance(depends_on, list | tuple) or not all(isinstance(d, str) for d in depends_on):
+        return f"workflow step {_shown(name)}: depends_on must be a list of step names"
+    compensate = step.get("compensate")
+    if compensate is not None:
+        if err := _operation_name_error(compensate, "compensation"):
+            return err
+        if compensate == name:
+            return f"workflow step {_shown(name)} cannot be its own compensation"
+    if "timeout_ms" in step:
+        return _whole_number_error(
+            step["timeout_ms"], f"step {_shown(name)} timeout_ms", _STEP_TIMEOUT_MS
+        )
+    return ""
+
+
+def _cycle_error(steps: Sequence[Mapping[str, object]]) -> str:
+    """'workflow steps form a cycle: a -> b -> a' for the first cycle found, or ""."""
+    edges: dict[str, list[str]] = {}
+    for step in steps:
+        depends_on = step.get("depends_on") or []
+        edges[str(step["name"])] = (
+            [str(d) for d in depends_on] if isinstance(depends_on, list | tuple) else []
+        )
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        state[name] = 1
+        path.append(name)
+        for dependency in edges[name]:
+            if state.get(dependency) == 1:
+                return [*path[path.index(dependency) :], dependency]
+            if dependency not in state and (cycle := visit(dependency)):
+                return cycle
+        path.pop()
+        state[name] = 2
+        return []
+
+    for name in edges:
+        if name not in state and (cycle := visit(name)):
+            # Shown in dependency order (a -> b: a runs first), cut to fit one line.
+            text = " -> ".join(reversed(cycle))
+            prefix = "workflow steps form a cycle: "
+            room = MAX_MESSAGE - len(prefix)
+            return prefix + (text if len(text) <= room else text[: room - 3] + "...")
+    return ""
+
+
+def workflow_error(workflow: object) -> str:
+    """Why the `workflow` answer cannot be a workflow graph, or "" (also for the empty answer)."""
+    if not _workflow_given(workflow):
+        return ""
+    if not isinstance(workflow, Mapping) or not isinstance(workflow.get("steps"), list | tuple):
+        return f"workflow must be a mapping with a list of steps; got {_shown(workflow)}"
+    unknown = sorted(str(key) for key in workflow if key not in _WORKFLOW_KEYS)
+    if unknown:
+        return f"workflow: unknown key {_shown(unknown[0])}; use steps, max_retries, timeout_ms"
+    steps = workflow["steps"]
+    if not steps:
+        return "workflow needs at least one step, e.g. {steps: [{name: reserve_stock}]}"
+    seen: set[str] = set()
+    for step in steps:
+        if err := _step_error(step):
+            return err
+        if step["name"] in seen:
+            return f"workflow step {_shown(step['name'])} is listed twice"
+        seen.add(step["name"])
+    for step in steps:
+        for dependency in step.get("depends_on", []) or []:
+            if dependency not in seen:
+                return (
+                    f"workflow step {_shown(step['name'])} depends on {_shown(dependency)}, "
+                    "which is not a step"
+                )
+    if err := _cycle_error(steps):
+        return err
+    retries = workflow.get("max_retries", 0)
+    if err := _whole_number_error(retries, "workflow max_retries", (0, WORKFLOW_MAX_RETRIES)):
+        return err
+    if "timeout_ms" in workflow:
+        return _whole_number_error(
+            workflow["timeout_ms"], "workflow timeout_ms", _WORKFLOW_TIMEOUT_MS
+        )
+    return ""
+
+
+def parse_workflow(workflow: object, operations: Sequence[str]) -> tuple[WorkflowStep, ...]:
+    """The steps of a valid `workflow` answer in dependency order (ties: the answer's order);
+    for the empty answer, `operations` in order, each depending on the one before."""
+    if not _workflow_given(workflow):
+        return tuple(
+            WorkflowStep(name=op, depends_on=(operations[i - 1],) if i else ())
+            for i, op in enumerate(operations)
+        )
+    assert isinstance(workflow, Mapping)
+    pending = [
+        WorkflowStep(
+            name=str(step["name"]),
+            depends_on=tuple(step.get("depends_on", []) or []),
+            compensate=step.get("compensate"),
+            timeout_ms=int(step.get("timeout_ms", WorkflowStep.timeout_ms)),
+        )
+        for step in workflow["steps"]
+    ]
+    ordered: list[WorkflowStep] = []
+    placed: set[str] = set()
+    while pending:  # the graph is acyclic (workflow_error), so every pass places one
+        ready = next(s for s in pending if placed.issuperset(s.depends_on))
+        ordered.append(ready)
+        placed.add(ready.name)
+        pending.remove(ready)
+    return tuple(ordered)
+
+
+def workflow_operations(workflow: object) -> list[str]:
+    """Operations a valid, non-empty `workflow` answer names: its steps in dependency order,
+    then the compensations that are not steps (the default of `operations`)."""
+    steps = parse_workflow(workflow, ())
+    names = [step.name for step in steps]
+    for step in steps:
+        if step.compensate and step.compensate not in names:
+            names.append(step.compensate)
+    return names
+
+
+def workflow_operations_error(operations: object, workflow: object) -> str:
+    """Why `operations` and a valid `workflow` answer disagree, or "": every step and
+    compensation is an operation, and every operation is one of them (handle() runs the
+    workflow, so any other operation could never run)."""
+    if not _workflow_given(workflow) or workflow_error(workflow):
+        return ""
+    if not isinstance(operations, list | tuple):
+        return ""
+    named = workflow_operations(workflow)
+    for name in named:
+        if name not in operations:
+            return f"workflow names {_shown(name)}, which is not in operations"
+    for op in operations:
+        if op not in named:
+            return f"operation {_shown(op)} is neither a step nor a compensation of workflow"
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------
 # Classification and detection
 # ---------------------------------------------------------------------------------------------
 def _words(*texts: object) -> list[str]:
@@ -735,6 +970,9 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
     ):
         if err:
             raise SpecError(err)
+    workflow = answers.get("workflow")
+    if err := _workflow_spec_error(workflow, node_type, operations):
+        raise SpecError(err)
     # The checks above guarantee these types; the asserts tell the type checker.
     assert isinstance(service_name, str)
     assert isinstance(package_name, str)
@@ -768,6 +1006,8 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
     )
     resilience, guarded, resilience_decisions = select_resilience(features, integrations)
     decisions.extend(resilience_decisions)
+    if node_type == "orchestrator":
+        decisions.append(_workflow_decision(workflow, operations))
     return NodeSpec(
         service_name=service_name,
         package_name=package_name,
@@ -789,7 +1029,42 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
         decisions=tuple(decisions),
         resilience=resilience,
         guarded=guarded,
+        **_workflow_fields(workflow, node_type, operations),
     )
+
+
+def _workflow_spec_error(workflow: object, node_type: object, operations: object) -> str:
+    """The `workflow` answer's own errors, then its agreement with node_type and operations."""
+    if not _workflow_given(workflow):
+        return ""
+    if node_type != "orchestrator":
+        return f"workflow is for orchestrators; node_type is {_shown(node_type)}"
+    return workflow_error(workflow) or workflow_operations_error(operations, workflow)
+
+
+def _workflow_decision(workflow: object, operations: Sequence[str]) -> Decision:
+    steps = parse_workflow(workflow, operations)
+    shape = ", ".join(
+        f"{step.name} after {' and '.join(step.depends_on)}" if step.depends_on else step.name
+        for step in steps
+    )
+    if _workflow_given(workflow):
+        return Decision("workflow", shape, "the workflow answer's steps, in dependency order")
+    return Decision("workflow", shape, "no workflow answer: the operations, in order")
+
+
+def _workflow_fields(
+    workflow: object, node_type: str, operations: Sequence[str]
+) -> dict[str, object]:
+    """NodeSpec's workflow fields: the graph of an orchestrator, nothing for the others."""
+    if node_type != "orchestrator":
+        return {}
+    rules = workflow if isinstance(workflow, Mapping) else {}
+    return {
+        "workflow": parse_workflow(workflow, operations),
+        "workflow_max_retries": int(rules.get("max_retries", NodeSpec.workflow_max_retries)),
+        "workflow_timeout_ms": int(rules.get("timeout_ms", NodeSpec.workflow_timeout_ms)),
+    }
 
 
 def decision_log(spec: NodeSpec, answers: Mapping[str, object]) -> tuple[Decision, ...]:

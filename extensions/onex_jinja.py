@@ -64,6 +64,7 @@ _CHECKS = {
     "dependencies": node_spec.dependencies_error,
     "integrations": node_spec.integrations_error,
     "http_port": node_spec.port_error,
+    "workflow": node_spec.workflow_error,
 }
 
 
@@ -84,6 +85,18 @@ def _detect(
     return list(chosen)
 
 
+def _workflow_operations(default: object, workflow: object) -> object:
+    """The default of `operations`: a valid workflow's steps and compensations, else `default`."""
+    if workflow in (None, "", {}) or node_spec.workflow_error(workflow):
+        return default
+    return node_spec.workflow_operations(workflow)
+
+
+def _check_workflow_operations(operations: object, workflow: object) -> str:
+    """Validator filter: "" when `operations` fits the workflow answer (or there is none)."""
+    return str(node_spec.workflow_operations_error(operations, workflow))
+
+
 class OnexExtension(Extension):
     """Filters and globals used by copier.yml's defaults and validators."""
 
@@ -96,6 +109,9 @@ class OnexExtension(Extension):
         environment.filters["onex_default_operations"] = lambda t: node_spec.DEFAULT_OPERATIONS.get(
             t, ["transform_values"]
         )
+        # Orchestrators: a given workflow names the operations (extensions/node_spec.py).
+        environment.filters["onex_workflow_operations"] = _workflow_operations
+        environment.filters["onex_check_workflow_operations"] = _check_workflow_operations
         environment.filters["snake_case"] = node_spec.snake_case
         environment.filters["pascal_case"] = node_spec.pascal_case
         environment.filters["kebab_case"] = node_spec.kebab_case
@@ -121,6 +137,7 @@ _SPEC_KEYS = (
     "integrations",
     "business_description",
     "domain",
+    "workflow",
 )
 
 

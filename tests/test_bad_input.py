@@ -90,6 +90,43 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         {"dependencies": "postgres"},
         "Validation error for question 'dependencies': dependencies must be a YAML mapping",
     ),
+    # Orchestrator workflow graphs (extensions/node_spec.py workflow_error).
+    (
+        {
+            "node_type": "orchestrator",
+            "workflow": {
+                "steps": [{"name": "a", "depends_on": ["b"]}, {"name": "b", "depends_on": ["a"]}]
+            },
+        },
+        "Validation error for question 'workflow': workflow steps form a cycle: a -> b -> a",
+    ),
+    (
+        {
+            "node_type": "orchestrator",
+            "workflow": {"steps": [{"name": "ship", "depends_on": ["pack"]}]},
+        },
+        "workflow step 'ship' depends on 'pack', which is not a step",
+    ),
+    (
+        {"node_type": "orchestrator", "workflow": {"steps": [{"name": "ship"}, {"name": "ship"}]}},
+        "workflow step 'ship' is listed twice",
+    ),
+    (
+        {
+            "node_type": "orchestrator",
+            "workflow": {"steps": [{"name": "ship", "compensate": "run"}]},
+        },
+        "compensation 'run' is banned by onex validate",
+    ),
+    (
+        {
+            "node_type": "orchestrator",
+            "workflow": {"steps": [{"name": "ship", "compensate": "recall"}]},
+            "operations": ["ship"],
+        },
+        "Validation error for question 'operations': workflow names 'recall', which is not in "
+        "operations",
+    ),
     # Valid one by one, but together they name one topic twice: refused while rendering.
     (
         {"service_name": "orders", "operations": ["orders"]},

@@ -85,7 +85,19 @@ MATRIX: list[Any] = [
             "service_name": "checkout",
             "node_type": "orchestrator",
             "features": ["no_service_mode"],
-            "operations": ["coordinate_customer_subscription_renewal", "cancel_order"],
+            # A workflow graph: two independent steps with compensations, then the 40-char
+            # step after both; operations default to its steps and compensations.
+            "workflow": {
+                "steps": [
+                    {"name": "reserve_stock", "compensate": "release_stock"},
+                    {"name": "charge_card", "compensate": "cancel_order", "timeout_ms": 5000},
+                    {
+                        "name": "coordinate_customer_subscription_renewal",
+                        "depends_on": ["reserve_stock", "charge_card"],
+                    },
+                ],
+                "max_retries": 1,
+            },
             "integrations": ["http", "consul"],
         },
         id="orchestrator-no-service-mode-40-char-op",

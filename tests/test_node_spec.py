@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import json
 import keyword
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -944,3 +945,149 @@ def test_every_message_fits_an_80_column_line() -> None:
         "completed topic twice",
     ):
         assert any(fragment in m for m in messages), fragment
+
+
+# ---------------------------------------------------------------------------------------------
+# Orchestrator workflow graphs (issue 11 item 3)
+# ---------------------------------------------------------------------------------------------
+SAGA: dict[str, Any] = {
+    "steps": [
+        {"name": "ship_order", "depends_on": ["reserve_stock", "charge_card"]},
+        {"name": "reserve_stock", "compensate": "release_stock"},
+        {"name": "charge_card", "compensate": "refund_card", "timeout_ms": 5000},
+    ],
+    "max_retries": 2,
+    "timeout_ms": 60000,
+}
+SAGA_OPERATIONS = ["reserve_stock", "charge_card", "ship_order", "release_stock", "refund_card"]
+
+
+def orchestrator(**overrides: Any) -> node_spec.NodeSpec:
+    return spec_for(node_type="orchestrator", **overrides)
+
+
+def test_workflow_defaults_to_the_operations_in_order() -> None:
+    spec = orchestrator(operations=["check_order", "ship_order", "bill_order"])
+    assert [(s.name, s.depends_on) for s in spec.workflow] == [
+        ("check_order", ()),
+        ("ship_order", ("check_order",)),
+        ("bill_order", ("ship_order",)),
+    ]
+    assert spec.workflow_compensations == ()
+    assert spec.workflow_parallel_pair is None
+    assert spec.decisions[-1].reason == "no workflow answer: the operations, in order"
+
+
+def test_workflow_answer_gives_the_graph_in_dependency_order() -> None:
+    assert node_spec.workflow_error(SAGA) == ""
+    assert node_spec.workflow_operations(SAGA) == SAGA_OPERATIONS
+    spec = orchestrator(workflow=SAGA, operations=SAGA_OPERATIONS)
+    assert [s.name for s in spec.workflow] == ["reserve_stock", "charge_card", "ship_order"]
+    assert spec.workflow[1].timeout_ms == 5000
+    assert spec.workflow[0].timeout_ms == node_spec.WorkflowStep.timeout_ms
+    assert spec.workflow_compensations == ("release_stock", "refund_card")
+    assert spec.workflow_parallel_pair == ("reserve_stock", "charge_card")
+    assert spec.workflow_ancestors("ship_order") == ("reserve_stock", "charge_card")
+    assert (spec.workflow_max_retries, spec.workflow_timeout_ms) == (2, 60000)
+    assert spec.decisions[-1].choice == (
+        "reserve_stock, charge_card, ship_order after reserve_stock and charge_card"
+    )
+
+
+def test_other_node_types_have_no_workflow() -> None:
+    assert spec_for(node_type="effect").workflow == ()
+
+
+@pytest.mark.parametrize(
+    ("workflow", "message"),
+    [
+        ({"steps": "a"}, "workflow must be a mapping with a list of steps; got {'steps': 'a'}"),
+        ({"steps": []}, "workflow needs at least one step"),
+        ({"steps": [{"name": "a"}], "retries": 1}, "workflow: unknown key 'retries'"),
+        ({"steps": ["a"]}, "a workflow step must be a mapping with a name; got 'a'"),
+        ({"steps": [{"name": "a", "after": ["b"]}]}, "workflow step 'a': unknown key 'after'"),
+        ({"steps": [{"name": "a", "depends_on": "b"}]}, "depends_on must be a list of step"),
+        ({"steps": [{"name": "Ship"}]}, "workflow step 'Ship' is not snake_case"),
+        ({"steps": [{"name": "a"}, {"name": "a"}]}, "workflow step 'a' is listed twice"),
+        ({"steps": [{"name": "a", "depends_on": ["b"]}]}, "depends on 'b', which is not a step"),
+        ({"steps": [{"name": "a", "depends_on": ["a"]}]}, "form a cycle: a -> a"),
+        (
+            {
+                "steps": [
+                    {"name": "a", "depends_on": ["c"]},
+                    {"name": "b", "depends_on": ["a"]},
+                    {"name": "c", "depends_on": ["b"]},
+                ]
+            },
+            "workflow steps form a cycle: a -> b -> c -> a",
+        ),
+        ({"steps": [{"name": "a", "compensate": "a"}]}, "'a' cannot be its own compensation"),
+        ({"steps": [{"name": "a", "compensate": "do"}]}, "compensation 'do' is banned"),
+        ({"steps": [{"name": "a", "timeout_ms": 0}]}, "step 'a' timeout_ms must be 1 to 3600000"),
+        ({"steps": [{"name": "a"}], "max_retries": 11}, "workflow max_retries must be 0 to 10"),
+        ({"steps": [{"name": "a"}], "timeout_ms": True}, "workflow timeout_ms must be 1000 to"),
+    ],
+)
+def test_workflow_error(workflow: Any, message: str) -> None:
+    assert message in node_spec.workflow_error(workflow)
+    with pytest.raises(SpecError, match=re.escape(message)):
+        orchestrator(workflow=workflow, operations=["a"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"node_type": "effect", "workflow": SAGA},
+            "workflow is for orchestrators; node_type is 'effect'",
+        ),
+        (
+            {"node_type": "orchestrator", "workflow": SAGA, "operations": SAGA_OPERATIONS[:-1]},
+            "workflow names 'refund_card', which is not in operations",
+        ),
+        (
+            {
+                "node_type": "orchestrator",
+                "workflow": SAGA,
+                "operations": [*SAGA_OPERATIONS, "audit_order"],
+            },
+            "operation 'audit_order' is neither a step nor a compensation of workflow",
+        ),
+    ],
+)
+def test_workflow_must_agree_with_node_type_and_operations(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)):
+        spec_for(**overrides)
+
+
+def test_every_workflow_message_fits_an_80_column_line() -> None:
+    long_names = [f"{letter * 38}_x" for letter in "abcd"]
+    cycle = {
+        "steps": [
+            {"name": name, "depends_on": [long_names[i - 1]]} for i, name in enumerate(long_names)
+        ]
+    }
+    workflows: list[Any] = [
+        *ODD_VALUES,
+        *({"steps": [value]} for value in ODD_VALUES),
+        *({"steps": [{"name": value}]} for value in ODD_VALUES),
+        *({"steps": [{"name": "a", "compensate": value}]} for value in ODD_VALUES),
+        *({"steps": [{"name": "a", "depends_on": [value]}]} for value in ODD_VALUES),
+        *({"steps": [{"name": "a", "timeout_ms": value}]} for value in ODD_VALUES),
+        *({"steps": [{"name": "a"}], "max_retries": value} for value in ODD_VALUES),
+        *({"steps": [{"name": "a"}], LONG: 1} for _ in range(1)),
+        {"steps": [{"name": long_names[0], LONG: 1}]},
+        {"steps": [{"name": long_names[0], "depends_on": [long_names[1]]}]},
+        cycle,
+    ]
+    messages = [node_spec.workflow_error(w) for w in workflows]
+    messages += [
+        node_spec.workflow_operations_error(ops, {"steps": [{"name": long_names[0]}]})
+        for ops in (["a" * 40], [long_names[0], "b" * 40])
+    ]
+    messages = [m for m in messages if m]
+    assert len(messages) > 60
+    assert [m for m in messages if len(m) > node_spec.MAX_MESSAGE or "\n" in m] == []
+    assert node_spec.workflow_error(cycle).startswith("workflow steps form a cycle: ")

@@ -132,3 +132,61 @@ def test_command_line_data_overrides_the_file(tmp_path: Path) -> None:
     assert (
         tmp_path / "project" / "src" / "order_history" / "nodes" / "node_order_history_reducer"
     ).is_dir()
+
+
+CHECKOUT_SAGA = DATA / "prd_checkout_saga.yaml"
+
+
+def test_prd_workflow_defaults_operations_and_fills_the_contract(tmp_path: Path) -> None:
+    recorded = copy_with_prd(tmp_path / "project", CHECKOUT_SAGA)
+    assert recorded["workflow"] == prd(CHECKOUT_SAGA)["workflow"]
+    # Steps in dependency order, then the compensations that are not steps.
+    assert recorded["operations"] == [
+        *("reserve_stock", "charge_payment", "ship_order", "release_stock", "refund_payment"),
+    ]
+    node_dir = tmp_path / "project" / "src" / "checkout_saga" / "nodes"
+    contract = yaml.safe_load(
+        (node_dir / "node_checkout_saga_orchestrator" / "contract.yaml").read_text()
+    )
+    coordination = contract["workflow_coordination"]["workflow_definition"]
+    nodes = coordination["execution_graph"]["nodes"]
+    assert [(n["node_id"], n["depends_on"]) for n in nodes] == [
+        ("reserve_stock", []),
+        ("charge_payment", []),
+        ("ship_order", ["reserve_stock", "charge_payment"]),
+    ]
+    assert nodes[0]["step_config"]["compensate"] == "release_stock"
+    assert coordination["coordination_rules"]["max_retries"] == 2
+    assert coordination["coordination_rules"]["timeout_ms"] == 60000
+
+
+def test_prd_workflow_with_a_cycle_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "prd.yaml"
+    answers = prd(CHECKOUT_SAGA)
+    answers["workflow"]["steps"][0]["depends_on"] = ["ship_order"]
+    bad.write_text(yaml.safe_dump(answers))
+    destination = tmp_path / "project"
+    completed = subprocess.run(
+        [
+            *(sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD"),
+            *(
+                "--data-file",
+                str(bad),
+                "-d",
+                "run_checks=false",
+                str(TEMPLATE_ROOT),
+                str(destination),
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert (
+        "workflow steps form a cycle: reserve_stock -> ship_order -> reserve_stock"
+        in completed.stderr
+    )
+    assert "Traceback" not in completed.stderr
+    assert not destination.exists()

@@ -67,6 +67,11 @@ NOT_BLANK = (
 )
 TEXT_CHECK = "{{ business_description | onex_text_check('business_description') }}"
 DOMAIN_TEXT_CHECK = "{{ domain | onex_text_check('domain', allow_empty=true) }}"
+OLD_OPERATIONS_CHECK = "{{ operations | onex_check('operations') }}"
+OPERATIONS_CHECK = (
+    "{{ operations | onex_check('operations') or operations "
+    "| onex_check_workflow_operations(workflow) }}"
+)
 
 # (question, what changed, before, after) -> how answers recorded before the change are handled.
 # In the order of copier.yml's history. `what` is an attribute of ATTRIBUTES, "added" or
@@ -120,6 +125,14 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
     ("features", "choices", FEATURE_CATALOGUE, RESILIENCE_CATALOGUE): Accepted(
         "the same words: an answer recorded before holds none of the two (the migration "
         "dropped them), so it passes as it is"
+    ),
+    # Orchestrator workflow graphs (issue 11 item 3): a new question, asked of orchestrators.
+    ("workflow", "added", None, None): Accepted(
+        "older projects recorded no workflow: its default, {}, is the operations in order"
+    ),
+    ("operations", "validator", OLD_OPERATIONS_CHECK, OPERATIONS_CHECK): Accepted(
+        "without a workflow answer the added check passes: operations are checked as before",
+        old_answers=(["create_record", "get_record"], ["fulfil_request"]),
     ),
     # Further question changes go here, in history order.
 }
