@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import yaml
 from copier_template_extensions import ContextHook
 from jinja2 import Environment
 from jinja2.ext import Extension
@@ -64,6 +65,7 @@ _CHECKS = {
     "dependencies": node_spec.dependencies_error,
     "integrations": node_spec.integrations_error,
     "http_port": node_spec.port_error,
+    "state_machine": node_spec.state_machine_error,
 }
 
 
@@ -84,6 +86,17 @@ def _detect(
     return list(chosen)
 
 
+def _default_operations(node_type: object, state_machine: object, features: object) -> list[str]:
+    # Rendered before the features question is asked: an answer given with -d or --data-file is
+    # then still the raw YAML text Copier will parse for the multiselect.
+    if isinstance(features, str):
+        try:
+            features = yaml.safe_load(features)
+        except yaml.YAMLError:
+            features = []
+    return list(node_spec.default_operations(node_type, state_machine, features))
+
+
 class OnexExtension(Extension):
     """Filters and globals used by copier.yml's defaults and validators."""
 
@@ -93,13 +106,11 @@ class OnexExtension(Extension):
         environment.filters["onex_classify"] = lambda text: node_spec.classify_node_type(
             text if isinstance(text, str) else ""
         )[0]
-        environment.filters["onex_default_operations"] = lambda t: node_spec.DEFAULT_OPERATIONS.get(
-            t, ["transform_values"]
-        )
         environment.filters["snake_case"] = node_spec.snake_case
         environment.filters["pascal_case"] = node_spec.pascal_case
         environment.filters["kebab_case"] = node_spec.kebab_case
         environment.globals["onex_detect_integrations"] = _detect
+        environment.globals["onex_operations_default"] = _default_operations
         environment.globals["onex_is_read_operation"] = node_spec.is_read_operation
         environment.tests["onex_is_read_operation"] = node_spec.is_read_operation
         # Free text (business_description, domain) into each file format: extensions/free_text.py.
@@ -121,6 +132,7 @@ _SPEC_KEYS = (
     "integrations",
     "business_description",
     "domain",
+    "state_machine",
 )
 
 

@@ -96,6 +96,16 @@ def test_every_accepted_feature_changes_the_generated_node(feature: str) -> None
     without it, the feature adds what its catalogue entry says (fail_fast and
     strict_validation are measured on top of custom_mixins, which they need)."""
     effect = node_spec.FEATURES[feature]
+    if feature == "state_machine":
+        # No class or integration: a reducer gets the default lifecycle (contract + runtime).
+        answers = {"service_name": "orders", "node_type": "reducer", "features": [feature]}
+        operations = node_spec.default_operations("reducer", {}, [feature])
+        spec = node_spec.build_spec({**answers, "operations": operations})
+        assert spec.state_machine is not None
+        assert "default lifecycle" in effect
+        without = {**answers, "features": [], "operations": operations}
+        assert node_spec.build_spec(without).state_machine is None
+        return
     partners = ["custom_mixins"] if feature in ("fail_fast", "strict_validation") else []
     for node_type in node_spec.NODE_TYPES:
         classes, integrations = generated_node(node_type, [*partners, feature])

@@ -55,6 +55,13 @@ FEATURE_CATALOGUE = (
     *("database", "kafka", "redis", "discovery"),
 )
 
+# ... and since the state machine (issue 11 item 2): state_machine accepted, after strict_validation.
+FEATURE_CATALOGUE_WITH_STATE_MACHINE = (
+    *FEATURE_CATALOGUE[:10],
+    "state_machine",
+    *(word for word in FEATURE_CATALOGUE[10:] if word != "state_machine"),
+)
+
 NOT_BLANK = (
     "{% if not business_description.strip() %}business_description must not be empty{% endif %}"
 )
@@ -99,6 +106,16 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
     ("domain", "validator", None, DOMAIN_TEXT_CHECK): Accepted(
         "any text up to 200 characters, empty too, as before, bar control characters",
         old_answers=("general", "order database", ""),
+    ),
+    # Reducer state machines (issue 11 item 2): asked for reducers only, default {} (none).
+    ("state_machine", "added", None, None): Accepted(
+        "answers recorded before it have none: an update asks it (or takes its default, {}), "
+        "so the node keeps no state machine, as before"
+    ),
+    # ... and its feature unlocked: state_machine moves from the refused words to the catalogue.
+    ("features", "choices", FEATURE_CATALOGUE, FEATURE_CATALOGUE_WITH_STATE_MACHINE): Accepted(
+        "the same words; state_machine, refused before, was never recorded",
+        old_answers=(["caching"],),
     ),
     # Further question changes go here, in history order.
 }
