@@ -603,6 +603,38 @@ class StateMachine:
         leaving = {t.from_state for t in self.transitions}
         return tuple(name for name in self.state_names if name not in leaving)
 
+    def path_to(self, state: str) -> tuple[Transition, ...]:
+        """The shortest run of transitions from the initial state to `state` (generated tests
+        walk it to reach a state)."""
+        paths: dict[str, tuple[Transition, ...]] = {self.initial_state: ()}
+        frontier = [self.initial_state]
+        while frontier and state not in paths:
+            following: list[str] = []
+            for source in frontier:
+                for t in self.transitions:
+                    if t.from_state == source and t.to_state not in paths:
+                        paths[t.to_state] = (*paths[source], t)
+                        following.append(t.to_state)
+            frontier = following
+        return paths[state]
+
+    def runs_from_initial(self, operation: str) -> bool:
+        """Whether a key in the initial state can run `operation`: no trigger, or a trigger
+        leaving the initial state (generated tests use these on fresh keys)."""
+        return operation not in self.triggers or any(
+            t.from_state == self.initial_state and t.trigger == operation for t in self.transitions
+        )
+
+    def first_runnable(self, operations: Sequence[str]) -> str:
+        """The first of `operations` a key in the initial state can run (one always can: the
+        initial state reaches every other, so a trigger leaves it)."""
+        return next(op for op in operations if self.runs_from_initial(op))
+
+
+def _one_line(text: object) -> bool:
+    """Non-blank printable text of at most 200 characters (it goes into YAML and docstrings)."""
+    return isinstance(text, str) and bool(text.strip()) and text.isprintable() and len(text) <= 200
+
 
 def _machine_state(entry: object, index: int) -> tuple[str, str, str]:
     """(name, description, error) of one entry of `states`: a plain name or a mapping."""
@@ -616,8 +648,8 @@ def _machine_state(entry: object, index: int) -> tuple[str, str, str]:
     if err := identifier_error(name, "state_machine state"):
         return "", "", err
     assert isinstance(name, str)
-    if description is not None and (not isinstance(description, str) or not description.strip()):
-        return "", "", f"state {name!r}: description must be non-empty text"
+    if description is not None and not _one_line(description):
+        return "", "", f"state {name!r}: description must be one line of text"
     return name, description.strip() if description else f"The {name} state.", ""
 
 
@@ -637,8 +669,8 @@ def _machine_transition(entry: object, index: int, states: Sequence[str]) -> Tra
         if entry[end] not in states:
             return f"trigger {_shown(trigger)}: {end} {_shown(entry[end])} is not a state"
     description = entry.get("description")
-    if description is not None and (not isinstance(description, str) or not description.strip()):
-        return f"trigger {_shown(trigger)}: description must be non-empty text"
+    if description is not None and not _one_line(description):
+        return f"trigger {_shown(trigger)}: description must be one line of text"
     return Transition(
         from_state=entry["from_state"],
         to_state=entry["to_state"],
@@ -712,8 +744,8 @@ def parse_state_machine(raw: object, stem: str = "node") -> StateMachine | str:
     if err := identifier_error(machine_name, "state_machine_name"):
         return err
     description = raw.get("description", f"Per-key lifecycle of the {stem} reducer.")
-    if not isinstance(description, str) or not description.strip():
-        return "state_machine description must be non-empty text"
+    if not _one_line(description):
+        return "state_machine description must be one line of text"
     assert isinstance(initial, str)
     assert isinstance(machine_name, str)
     return StateMachine(
