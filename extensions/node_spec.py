@@ -649,7 +649,7 @@ def _machine_state(entry: object, index: int) -> tuple[str, str, str]:
         return "", "", err
     assert isinstance(name, str)
     if description is not None and not _one_line(description):
-        return "", "", f"state {name!r}: description must be one line of text"
+        return "", "", f"state {_shown(name)}: description must be one line of text"
     return name, description.strip() if description else f"The {name} state.", ""
 
 
@@ -693,7 +693,7 @@ def parse_state_machine(raw: object, stem: str = "node") -> StateMachine | str:
     and states the initial state cannot reach.
     """
     if not isinstance(raw, Mapping) or not raw:
-        return f"state_machine must be a mapping with states and transitions; got {_shown(raw)}"
+        return f"state_machine must be a mapping of states and transitions; got {_shown(raw)}"
     unknown = sorted(str(k) for k in raw if k not in _MACHINE_KEYS)
     if unknown:
         return f"state_machine: unknown key {_shown(unknown[0])}"
@@ -740,7 +740,7 @@ def parse_state_machine(raw: object, stem: str = "node") -> StateMachine | str:
     for name in names:
         if name not in reached:
             return f"state_machine state {_shown(name)} cannot be reached from {_shown(initial)}"
-    machine_name = raw.get("state_machine_name", f"{stem}_lifecycle")
+    machine_name = raw.get("state_machine_name", f"{stem}_state_machine")
     if err := identifier_error(machine_name, "state_machine_name"):
         return err
     description = raw.get("description", f"Per-key lifecycle of the {stem} reducer.")
