@@ -114,6 +114,7 @@ FEATURES: dict[str, str] = {
     "strict_validation": "same as fail_fast",
     "retry": "outbound PostgreSQL, Redis and HTTP calls retry transient errors with backoff",
     "circuit_breaker": "a circuit breaker per outbound dependency fails fast while it is down",
+    "state_machine": "reducers: a per-key state machine (default lifecycle, or the answer's)",
 }
 # Feature words of the seeds (the CodeGenerationService's catalogue) that are refused, and
 # why; the questionnaire lists them as disabled choices showing the reason.
@@ -123,7 +124,6 @@ REFUSED_FEATURES: dict[str, str] = {
     "fault_tolerance": "use retry and circuit_breaker",
     "cli": "the node's console script is its command line",
     "command_line": "the node's console script is its command line",
-    "state_machine": _LATER,
     "canonical_yaml": _LATER,
     "stamping": _LATER,
     "hybrid_execution": _LATER,
@@ -213,6 +213,8 @@ class NodeSpec:
     # their wrapper guards (runtime/resilience.py); both empty without them.
     resilience: tuple[str, ...] = field(default=())
     guarded: tuple[str, ...] = field(default=())
+    # A reducer's state machine (see parse_state_machine), or None.
+    state_machine: StateMachine | None = None
     # Orchestrators: the workflow graph in dependency order (parse_workflow); () otherwise.
     workflow: tuple[WorkflowStep, ...] = field(default=())
     workflow_max_retries: int = 0
@@ -948,6 +950,268 @@ def event_catalog(
 
 
 # ---------------------------------------------------------------------------------------------
+# State machine (reducers): the `state_machine` answer, in the production contract's names
+# ---------------------------------------------------------------------------------------------
+# fmt: off
+# The lifecycle a reducer gets when only the feature `state_machine` is asked.
+DEFAULT_STATE_MACHINE: dict[str, object] = {
+    "initial_state": "pending",
+    "states": ["pending", "active", "suspended", "completed", "cancelled"],
+    "transitions": [
+        {"from_state": "pending", "to_state": "active", "trigger": "activate"},
+        {"from_state": "active", "to_state": "suspended", "trigger": "suspend"},
+        {"from_state": "suspended", "to_state": "active", "trigger": "resume"},
+        {"from_state": "active", "to_state": "completed", "trigger": "complete"},
+        {"from_state": "pending", "to_state": "cancelled", "trigger": "cancel"},
+        {"from_state": "suspended", "to_state": "cancelled", "trigger": "cancel"},
+    ],
+}
+# fmt: on
+_MACHINE_KEYS = frozenset(
+    {"state_machine_name", "description", "initial_state", "states", "transitions"}
+)  # fmt: skip
+_STATE_KEYS = frozenset({"state_name", "description"})
+_TRANSITION_KEYS = frozenset({"from_state", "to_state", "trigger", "description"})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One edge: `trigger` (an operation of the node) moves a key from from_state to to_state."""
+
+    from_state: str
+    to_state: str
+    trigger: str
+    description: str
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A reducer's per-key state machine, validated (parse_state_machine)."""
+
+    name: str
+    description: str
+    initial_state: str
+    states: tuple[tuple[str, str], ...]  # (state_name, description), in the answer's order
+    transitions: tuple[Transition, ...]
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.states)
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        """Each trigger once, in the order the transitions first name it."""
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    @property
+    def terminal_states(self) -> tuple[str, ...]:
+        """States no transition leaves."""
+        leaving = {t.from_state for t in self.transitions}
+        return tuple(name for name in self.state_names if name not in leaving)
+
+    def path_to(self, state: str) -> tuple[Transition, ...]:
+        """The shortest run of transitions from the initial state to `state` (generated tests
+        walk it to reach a state)."""
+        paths: dict[str, tuple[Transition, ...]] = {self.initial_state: ()}
+        frontier = [self.initial_state]
+        while frontier and state not in paths:
+            following: list[str] = []
+            for source in frontier:
+                for t in self.transitions:
+                    if t.from_state == source and t.to_state not in paths:
+                        paths[t.to_state] = (*paths[source], t)
+                        following.append(t.to_state)
+            frontier = following
+        return paths[state]
+
+    def runs_from_initial(self, operation: str) -> bool:
+        """Whether a key in the initial state can run `operation`: no trigger, or a trigger
+        leaving the initial state (generated tests use these on fresh keys)."""
+        return operation not in self.triggers or any(
+            t.from_state == self.initial_state and t.trigger == operation for t in self.transitions
+        )
+
+    def first_runnable(self, operations: Sequence[str]) -> str:
+        """The first of `operations` a key in the initial state can run (one always can: the
+        initial state reaches every other, so a trigger leaves it)."""
+        return next(op for op in operations if self.runs_from_initial(op))
+
+
+def _one_line(text: object) -> bool:
+    """Non-blank printable text of at most 200 characters (it goes into YAML and docstrings)."""
+    return isinstance(text, str) and bool(text.strip()) and text.isprintable() and len(text) <= 200
+
+
+def _machine_state(entry: object, index: int) -> tuple[str, str, str]:
+    """(name, description, error) of one entry of `states`: a plain name or a mapping."""
+    if isinstance(entry, Mapping):
+        unknown = sorted(str(k) for k in entry if k not in _STATE_KEYS)
+        if unknown:
+            return "", "", f"state_machine state {index + 1}: unknown key {_shown(unknown[0])}"
+        name, description = entry.get("state_name"), entry.get("description")
+    else:
+        name, description = entry, None
+    if err := identifier_error(name, "state_machine state"):
+        return "", "", err
+    assert isinstance(name, str)
+    if description is not None and not _one_line(description):
+        return "", "", f"state {_shown(name)}: description must be one line of text"
+    return name, description.strip() if description else f"The {name} state.", ""
+
+
+def _machine_transition(entry: object, index: int, states: Sequence[str]) -> Transition | str:
+    """One entry of `transitions`, or the error that refuses it."""
+    where = f"state_machine transition {index + 1}"
+    if not isinstance(entry, Mapping) or not {"from_state", "to_state", "trigger"} <= set(entry):
+        return f"{where} needs from_state, to_state and trigger"
+    unknown = sorted(str(k) for k in entry if k not in _TRANSITION_KEYS)
+    if unknown:
+        return f"{where}: unknown key {_shown(unknown[0])}"
+    trigger = entry["trigger"]
+    if err := operations_error([trigger]):
+        return err.replace("operation", "trigger", 1)
+    assert isinstance(trigger, str)
+    for end in ("from_state", "to_state"):
+        if entry[end] not in states:
+            return f"trigger {_shown(trigger)}: {end} {_shown(entry[end])} is not a state"
+    description = entry.get("description")
+    if description is not None and not _one_line(description):
+        return f"trigger {_shown(trigger)}: description must be one line of text"
+    return Transition(
+        from_state=entry["from_state"],
+        to_state=entry["to_state"],
+        trigger=trigger,
+        description=(
+            description.strip()
+            if description
+            else f"{trigger} moves {entry['from_state']} to {entry['to_state']}."
+        ),
+    )
+
+
+def parse_state_machine(raw: object, stem: str = "node") -> StateMachine | str:
+    """The `state_machine` answer as a StateMachine, or a one-line message refusing it.
+
+    Shape: {initial_state, states: [name | {state_name, description}], transitions:
+    [{from_state, to_state, trigger, description?}]} (optionally state_machine_name and
+    description). initial_state defaults to the first state. Refused: unknown keys, bad or
+    repeated names, a transition naming an unknown state, one trigger leaving one state twice,
+    and states the initial state cannot reach.
+    """
+    if not isinstance(raw, Mapping) or not raw:
+        return f"state_machine must be a mapping of states and transitions; got {_shown(raw)}"
+    unknown = sorted(str(k) for k in raw if k not in _MACHINE_KEYS)
+    if unknown:
+        return f"state_machine: unknown key {_shown(unknown[0])}"
+    raw_states, raw_transitions = raw.get("states"), raw.get("transitions")
+    if not isinstance(raw_states, list | tuple) or not raw_states:
+        return f"state_machine states must be a non-empty list; got {_shown(raw_states)}"
+    states: list[tuple[str, str]] = []
+    for index, entry in enumerate(raw_states):
+        name, description, err = _machine_state(entry, index)
+        if err:
+            return err
+        if name in (n for n, _ in states):
+            return f"state_machine state {name!r} is listed twice"
+        states.append((name, description))
+    names = [n for n, _ in states]
+    initial = raw.get("initial_state", names[0])
+    if initial not in names:
+        return f"state_machine initial_state {_shown(initial)} is not one of its states"
+    if not isinstance(raw_transitions, list | tuple) or not raw_transitions:
+        return f"state_machine transitions must be a non-empty list; got {_shown(raw_transitions)}"
+    transitions: list[Transition] = []
+    for index, entry in enumerate(raw_transitions):
+        transition = _machine_transition(entry, index, names)
+        if isinstance(transition, str):
+            return transition
+        if any(
+            (t.from_state, t.trigger) == (transition.from_state, transition.trigger)
+            for t in transitions
+        ):
+            return (
+                f"trigger {_shown(transition.trigger)} leaves state "
+                f"{_shown(transition.from_state)} twice"
+            )
+        if transition.trigger in names:
+            return f"trigger {_shown(transition.trigger)} is also a state name; rename one"
+        transitions.append(transition)
+    reached, frontier = {initial}, [initial]
+    while frontier:
+        state = frontier.pop()
+        for t in transitions:
+            if t.from_state == state and t.to_state not in reached:
+                reached.add(t.to_state)
+                frontier.append(t.to_state)
+    for name in names:
+        if name not in reached:
+            return f"state_machine state {_shown(name)} cannot be reached from {_shown(initial)}"
+    machine_name = raw.get("state_machine_name", f"{stem}_state_machine")
+    if err := identifier_error(machine_name, "state_machine_name"):
+        return err
+    description = raw.get("description", f"Per-key lifecycle of the {stem} reducer.")
+    if not _one_line(description):
+        return "state_machine description must be one line of text"
+    assert isinstance(initial, str)
+    assert isinstance(machine_name, str)
+    return StateMachine(
+        name=machine_name,
+        description=description.strip(),
+        initial_state=initial,
+        states=tuple(states),
+        transitions=tuple(transitions),
+    )
+
+
+def state_machine_error(raw: object) -> str:
+    """The question's validator: "" for no answer ({} or null) or a valid state machine."""
+    if raw is None or raw == {} or raw == "":
+        return ""
+    machine = parse_state_machine(raw)
+    return machine if isinstance(machine, str) else ""
+
+
+def wanted_state_machine(raw: object, features: object) -> object:
+    """The state machine the answers ask for (raw, unvalidated): the `state_machine` answer,
+    else the default lifecycle when the feature is asked, else None."""
+    if raw not in (None, {}, ""):
+        return raw
+    if isinstance(features, list | tuple) and "state_machine" in features:
+        return DEFAULT_STATE_MACHINE
+    return None
+
+
+def default_operations(node_type: object, state_machine: object, features: object) -> list[str]:
+    """The `operations` question's default: a state machine's triggers, else the type's."""
+    wanted = wanted_state_machine(state_machine, features)
+    if node_type == "reducer" and wanted is not None:
+        machine = parse_state_machine(wanted)
+        if isinstance(machine, StateMachine):
+            return list(machine.triggers)
+    return list(DEFAULT_OPERATIONS.get(str(node_type), ["transform_values"]))
+
+
+def _spec_state_machine(
+    answers: Mapping[str, object], node_type: str, stem: str, operations: Sequence[str]
+) -> StateMachine | None:
+    """The validated state machine of `answers`; SpecError when it cannot be the node's."""
+    wanted = wanted_state_machine(answers.get("state_machine"), answers.get("features", []))
+    if wanted is None:
+        return None
+    if node_type != "reducer":
+        raise SpecError(f"state_machine is for reducers; node_type is {node_type!r}")
+    machine = parse_state_machine(wanted, stem)
+    if isinstance(machine, str):
+        raise SpecError(machine)
+    for trigger in machine.triggers:
+        if trigger not in operations:
+            raise SpecError(
+                f"trigger {_shown(trigger)} is not in operations; triggers are operations"
+            )
+    return machine
+
+
+# ---------------------------------------------------------------------------------------------
 # The whole spec
 # ---------------------------------------------------------------------------------------------
 def build_spec(answers: Mapping[str, object]) -> NodeSpec:
@@ -996,7 +1260,10 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
         clash = [op for op in operations if kebab_case(op) == kebab_case(stem)]
         shown = _shown(clash[0]) if clash else _shown(duplicates[0])
         raise SpecError(f"operation {shown} gives the node's completed topic twice; rename it")
+    state_machine = _spec_state_machine(answers, node_type, stem, operations)
     decisions = list(base.decisions)
+    if state_machine is not None:
+        decisions.append(_state_machine_decision(state_machine, answers))
     decisions.append(
         Decision(
             "naming",
@@ -1029,7 +1296,17 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
         decisions=tuple(decisions),
         resilience=resilience,
         guarded=guarded,
+        state_machine=state_machine,
         **_workflow_fields(workflow, node_type, operations),
+    )
+
+
+def _state_machine_decision(machine: StateMachine, answers: Mapping[str, object]) -> Decision:
+    given = answers.get("state_machine") not in (None, {}, "")
+    return Decision(
+        "state_machine",
+        f"{machine.name}: {len(machine.states)} states, {len(machine.transitions)} transitions",
+        "the state_machine answer" if given else "feature 'state_machine': the default lifecycle",
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import yaml
 from copier_template_extensions import ContextHook
 from jinja2 import Environment
 from jinja2.ext import Extension
@@ -65,6 +66,7 @@ _CHECKS = {
     "integrations": node_spec.integrations_error,
     "http_port": node_spec.port_error,
     "workflow": node_spec.workflow_error,
+    "state_machine": node_spec.state_machine_error,
 }
 
 
@@ -97,6 +99,17 @@ def _check_workflow_operations(operations: object, workflow: object) -> str:
     return str(node_spec.workflow_operations_error(operations, workflow))
 
 
+def _default_operations(node_type: object, state_machine: object, features: object) -> list[str]:
+    # Rendered before the features question is asked: an answer given with -d or --data-file is
+    # then still the raw YAML text Copier will parse for the multiselect.
+    if isinstance(features, str):
+        try:
+            features = yaml.safe_load(features)
+        except yaml.YAMLError:
+            features = []
+    return list(node_spec.default_operations(node_type, state_machine, features))
+
+
 class OnexExtension(Extension):
     """Filters and globals used by copier.yml's defaults and validators."""
 
@@ -106,9 +119,6 @@ class OnexExtension(Extension):
         environment.filters["onex_classify"] = lambda text: node_spec.classify_node_type(
             text if isinstance(text, str) else ""
         )[0]
-        environment.filters["onex_default_operations"] = lambda t: node_spec.DEFAULT_OPERATIONS.get(
-            t, ["transform_values"]
-        )
         # Orchestrators: a given workflow names the operations (extensions/node_spec.py).
         environment.filters["onex_workflow_operations"] = _workflow_operations
         environment.filters["onex_check_workflow_operations"] = _check_workflow_operations
@@ -116,6 +126,7 @@ class OnexExtension(Extension):
         environment.filters["pascal_case"] = node_spec.pascal_case
         environment.filters["kebab_case"] = node_spec.kebab_case
         environment.globals["onex_detect_integrations"] = _detect
+        environment.globals["onex_operations_default"] = _default_operations
         environment.globals["onex_is_read_operation"] = node_spec.is_read_operation
         environment.tests["onex_is_read_operation"] = node_spec.is_read_operation
         # Free text (business_description, domain) into each file format: extensions/free_text.py.
@@ -138,6 +149,7 @@ _SPEC_KEYS = (
     "business_description",
     "domain",
     "workflow",
+    "state_machine",
 )
 
 

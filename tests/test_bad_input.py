@@ -25,6 +25,10 @@ from copier._user_data import AnswersMap, Question, parse_yaml_list
 
 DATA = Path(__file__).parent / "data"
 
+GO_AB = {"from_state": "a", "to_state": "b", "trigger": "go"}
+GO_AA = {"from_state": "a", "to_state": "a", "trigger": "go"}
+GO_AC = {"from_state": "a", "to_state": "c", "trigger": "go"}
+
 BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     (
         {"service_name": "Order-Service"},
@@ -137,6 +141,38 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         {"features": ["retry"], "integrations": ["kafka"]},
         "retry needs an outbound integration: postgres, redis or http",
     ),
+    # A reducer's state machine: its question's validator, then what needs the other answers.
+    (
+        {"node_type": "reducer", "state_machine": [{"from_state": "a"}]},
+        "Validation error for question 'state_machine': state_machine must be a mapping of "
+        "states and transitions",
+    ),
+    (
+        {"node_type": "reducer", "state_machine": {"states": ["a", "b"], "transitions": [GO_AC]}},
+        "trigger 'go': to_state 'c' is not a state",
+    ),
+    (
+        {
+            "node_type": "reducer",
+            "state_machine": {"states": ["a", "b", "c"], "transitions": [GO_AB]},
+        },
+        "state_machine state 'c' cannot be reached from 'a'",
+    ),
+    (
+        {
+            "node_type": "reducer",
+            "state_machine": {"states": ["a", "b"], "transitions": [GO_AB, GO_AA]},
+        },
+        "trigger 'go' leaves state 'a' twice",
+    ),
+    (
+        {"node_type": "reducer", "features": ["state_machine"], "operations": ["aggregate_values"]},
+        "trigger 'activate' is not in operations; triggers are operations",
+    ),
+    (
+        {"node_type": "effect", "features": ["state_machine"]},
+        "state_machine is for reducers; node_type is 'effect'",
+    ),
 ]
 
 
@@ -237,6 +273,11 @@ dependencies: {postgres: asyncpg}
             ["-d", "dependencies=postgres"],
             "Validation error for question 'dependencies': dependencies must be a YAML mapping, "
             "e.g. {redis: '>=7'}; got 'postgres'",
+        ),
+        (
+            ["-d", "node_type=reducer", "-d", "state_machine={states: [a], transitions: []}"],
+            "Validation error for question 'state_machine': state_machine transitions must be a "
+            "non-empty list; got []",
         ),
         (
             ["-d", "features=caching"],

@@ -77,8 +77,18 @@ MATRIX: list[Any] = [
             "features": ["custom_mixins", "strict_validation", "caching"],
             "operations": ["add_receipts", "close_day", "reset_totals"],
             "integrations": ["kafka"],
+            # a state machine with a self-loop, a terminal-free cycle and state descriptions
+            "state_machine": {
+                "initial_state": "open",
+                "states": ["open", {"state_name": "closed", "description": "Day closed."}],
+                "transitions": [
+                    {"from_state": "open", "to_state": "open", "trigger": "add_receipts"},
+                    {"from_state": "open", "to_state": "closed", "trigger": "close_day"},
+                    {"from_state": "closed", "to_state": "open", "trigger": "reset_totals"},
+                ],
+            },
         },
-        id="reducer-custom-mixins-three-ops",
+        id="reducer-custom-mixins-three-ops-state-machine",
     ),
     pytest.param(
         {
@@ -183,6 +193,22 @@ def assert_cli_handles_first_operation(project: Path, spec: node_spec.NodeSpec) 
     assert output["operation"] == operation
 
 
+def assert_state_machine_walked(passed: list[str], machine: node_spec.StateMachine) -> None:
+    """The project's tests/test_state_machine.py took every transition and, from every state
+    that refuses a trigger, tried one."""
+    module = "tests.test_state_machine."
+    walked = [t for t in passed if t.startswith(module + "test_every_transition_")]
+    refused = [t for t in passed if t.startswith(module + "test_a_trigger_without_a_transition")]
+    assert len(walked) == len(machine.transitions), passed
+    refusing = [
+        state
+        for state in machine.state_names
+        if {t.trigger for t in machine.transitions if t.from_state == state}
+        != set(machine.triggers)
+    ]
+    assert len(refused) == len(refusing) > 0, passed
+
+
 @pytest.mark.parametrize("answers", MATRIX)
 def test_generated_project(copie: Any, answers: dict[str, Any]) -> None:
     project = generate(copie, **answers)
@@ -191,7 +217,9 @@ def test_generated_project(copie: Any, answers: dict[str, Any]) -> None:
     assert_no_placeholders_or_quoted_paths(project)
     # No service runs here: exactly the tests marked `integration` skip (the integration
     # tests run against real servers in tests/test_integration_*.py).
-    run_checks(project, expected_skips=integration_tests(project))
+    checks = run_checks(project, expected_skips=integration_tests(project))
+    if spec.state_machine is not None:
+        assert_state_machine_walked(checks.passed, spec.state_machine)
     assert_node_derives_from_spec(project, spec)
     assert_cli_handles_first_operation(project, spec)
 

@@ -33,8 +33,15 @@ COMPUTE_OPERATIONS = ["lookup_customer_subscription_entitlement", "score_subscri
 
 @pytest.fixture(scope="module")
 def reducer_project(copie_session: Any) -> Path:
+    # With the default state machine beside the plain fold (first, so the probes below use
+    # it): its generated tests walk every transition in Redis, and two instances race.
     return generate(
-        copie_session, service_name=REDUCER, node_type="reducer", integrations=["redis"]
+        copie_session,
+        service_name=REDUCER,
+        node_type="reducer",
+        integrations=["redis"],
+        features=["state_machine"],
+        operations=["aggregate_values", "activate", "suspend", "resume", "complete", "cancel"],
     )
 
 

@@ -110,6 +110,15 @@ def test_every_accepted_feature_changes_the_generated_node(feature: str) -> None
             assert (spec.resilience, spec.guarded) == ((feature,), ("postgres", "http"))
             assert [d.choice for d in spec.decisions if d.topic == "resilience"] == [feature]
         assert "outbound" in effect
+    if feature == "state_machine":
+        # No class or integration: a reducer gets the default lifecycle (contract + runtime).
+        answers = {"service_name": "orders", "node_type": "reducer", "features": [feature]}
+        operations = node_spec.default_operations("reducer", {}, [feature])
+        spec = node_spec.build_spec({**answers, "operations": operations})
+        assert spec.state_machine is not None
+        assert "default lifecycle" in effect
+        without = {**answers, "features": [], "operations": operations}
+        assert node_spec.build_spec(without).state_machine is None
         return
     partners = ["custom_mixins"] if feature in ("fail_fast", "strict_validation") else []
     for node_type in node_spec.NODE_TYPES:
@@ -914,8 +923,46 @@ def every_message() -> list[str]:
     for feature in node_spec.RESILIENCE_FEATURES:  # and a resilience feature with no target
         with pytest.raises(SpecError) as raised:
             spec_for(features=[feature], integrations=["kafka", "consul"])
+    messages += [node_spec.state_machine_error(raw) for raw in odd_state_machines(names)]
+    for raw in ({"node_type": "effect", "features": ["state_machine"]},
+                {"node_type": "reducer", "features": ["state_machine"], "operations": ["b" * 40]}):  # fmt: skip
+        with pytest.raises(SpecError) as raised:
+            spec_for(**raw)
         messages.append(str(raised.value))
     return [message for message in messages if message]
+
+
+def odd_state_machines(names: list[Any]) -> list[Any]:
+    """Bad `state_machine` answers of every kind, with the longest names that pass."""
+    a, b = "a" * 40, "b" * 40
+    go = "g" * 40
+
+    def edge(source: Any = a, target: Any = b, trigger: Any = go, **extra: Any) -> Any:
+        return {"from_state": source, "to_state": target, "trigger": trigger, **extra}
+
+    machines: list[Any] = [*ODD_VALUES, [edge()], {"x" * 90: 1}]
+    machines += [{"states": [name], "transitions": [edge()]} for name in names]
+    machines += [{"states": [a, b], "transitions": [edge(trigger=name)]} for name in names]
+    machines += [
+        {"states": value, "transitions": [edge()]} for value in [*ODD_VALUES, [{"x" * 90: 1}]]
+    ]
+    machines += [{"states": [a, b], "transitions": value} for value in [*ODD_VALUES, [5]]]
+    machines += [
+        {"states": [a, a], "transitions": [edge()]},
+        {"states": [a, b], "initial_state": "c" * 90, "transitions": [edge()]},
+        {"states": [a, b], "transitions": [edge(target="c" * 90)]},
+        {"states": [a, b], "transitions": [edge(source="c" * 90)]},
+        {"states": [a, b], "transitions": [edge(), edge(target=a)]},
+        {"states": [a, b], "transitions": [edge(trigger=a)]},
+        {"states": [a, b], "transitions": [edge(x=1)]},
+        {"states": [a, b], "transitions": [edge(description="\n")]},
+        {"states": [a, b, "c" * 40], "transitions": [edge()]},
+        {"states": [{"state_name": a, "description": ""}, b], "transitions": [edge()]},
+        {"states": [{"state_name": a, "x": 1}, b], "transitions": [edge()]},
+        {"states": [a, b], "transitions": [edge()], "state_machine_name": "X"},
+        {"states": [a, b], "transitions": [edge()], "description": 5},
+    ]
+    return machines
 
 
 def test_every_message_fits_an_80_column_line() -> None:
@@ -943,6 +990,14 @@ def test_every_message_fits_an_80_column_line() -> None:
         "must be a YAML mapping",
         "must be a whole number",
         "completed topic twice",
+        "state_machine must be a mapping",
+        "is not a state",
+        "cannot be reached from",
+        "leaves state",
+        "is also a state name",
+        "is not in operations",
+        "is for reducers",
+        "description must be one line",
     ):
         assert any(fragment in m for m in messages), fragment
 
@@ -1091,3 +1146,62 @@ def test_every_workflow_message_fits_an_80_column_line() -> None:
     assert len(messages) > 60
     assert [m for m in messages if len(m) > node_spec.MAX_MESSAGE or "\n" in m] == []
     assert node_spec.workflow_error(cycle).startswith("workflow steps form a cycle: ")
+
+
+# State machine (reducers)
+# ---------------------------------------------------------------------------------------------
+REDUCER = {"service_name": "orders", "node_type": "reducer"}
+
+
+def test_state_machine_feature_alone_is_the_default_lifecycle() -> None:
+    operations = node_spec.default_operations("reducer", {}, ["state_machine"])
+    assert operations == ["activate", "suspend", "resume", "complete", "cancel"]
+    machine = spec_for(**REDUCER, features=["state_machine"], operations=operations).state_machine
+    assert machine is not None
+    assert machine.name == "orders_state_machine"
+    assert machine.initial_state == "pending"
+    assert machine.terminal_states == ("completed", "cancelled")
+    assert [t.trigger for t in machine.path_to("suspended")] == ["activate", "suspend"]
+    assert machine.path_to("pending") == ()
+    # a fresh key can run activate and cancel only
+    assert [op for op in operations if machine.runs_from_initial(op)] == ["activate", "cancel"]
+
+
+def test_state_machine_answer_wins_and_keeps_its_descriptions() -> None:
+    raw = {
+        "states": ["open", {"state_name": "closed", "description": "Day closed."}],
+        "transitions": [
+            {"from_state": "open", "to_state": "open", "trigger": "add_receipts"},
+            {"from_state": "open", "to_state": "closed", "trigger": "close_day"},
+            {"from_state": "closed", "to_state": "open", "trigger": "reset_totals"},
+        ],
+    }
+    assert node_spec.default_operations("reducer", raw, ["state_machine"]) == [
+        "add_receipts", "close_day", "reset_totals"
+    ]  # fmt: skip
+    spec = spec_for(**REDUCER, state_machine=raw, operations=["add_receipts", "close_day",
+                                                             "reset_totals", "get_totals"])  # fmt: skip
+    machine = spec.state_machine
+    assert machine is not None
+    assert machine.initial_state == "open"  # the first state
+    assert machine.states == (("open", "The open state."), ("closed", "Day closed."))
+    assert machine.terminal_states == ()
+    assert machine.runs_from_initial("get_totals")  # not a trigger
+    assert not machine.runs_from_initial("reset_totals")
+    assert machine.first_runnable(["reset_totals", "close_day"]) == "close_day"
+    decision = [d for d in spec.decisions if d.topic == "state_machine"]
+    assert decision == [
+        node_spec.Decision(
+            "state_machine", "orders_state_machine: 2 states, 3 transitions",
+            "the state_machine answer",
+        )
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("node_type", node_spec.NODE_TYPES)
+def test_no_state_machine_unless_asked(node_type: str) -> None:
+    operations = node_spec.default_operations(node_type, {}, [])
+    assert operations == node_spec.DEFAULT_OPERATIONS[node_type]
+    assert spec_for(node_type=node_type, operations=operations).state_machine is None
+    assert node_spec.state_machine_error({}) == ""
+    assert node_spec.state_machine_error(None) == ""

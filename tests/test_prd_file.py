@@ -190,3 +190,48 @@ def test_prd_workflow_with_a_cycle_is_refused_and_writes_nothing(tmp_path: Path)
     )
     assert "Traceback" not in completed.stderr
     assert not destination.exists()
+
+
+ORDER_LIFECYCLE = DATA / "prd_order_lifecycle.yaml"
+
+
+def test_prd_state_machine_gives_the_operations_and_the_contract_section(tmp_path: Path) -> None:
+    recorded = copy_with_prd(tmp_path / "project", ORDER_LIFECYCLE)
+    assert recorded["state_machine"] == prd(ORDER_LIFECYCLE)["state_machine"]
+    # operations default to the triggers, each once, in the order the transitions name them
+    assert recorded["operations"] == ["submit", "approve", "reject", "ship"]
+    node_dir = tmp_path / "project" / "src" / "order_lifecycle" / "nodes"
+    contract = yaml.safe_load(
+        (node_dir / "node_order_lifecycle_reducer" / "contract.yaml").read_text()
+    )
+    section = contract["state_machine"]
+    assert section["initial_state"] == "draft"
+    assert [s["state_name"] for s in section["states"]] == [
+        "draft", "in_review", "approved", "rejected", "shipped"
+    ]  # fmt: skip
+    assert section["states"][1]["description"] == "Waiting for a reviewer."
+    assert [(t["from_state"], t["trigger"], t["to_state"]) for t in section["transitions"]] == [
+        ("draft", "submit", "in_review"),
+        ("in_review", "approve", "approved"),
+        ("in_review", "reject", "rejected"),
+        ("rejected", "submit", "in_review"),
+        ("approved", "ship", "shipped"),
+    ]
+    assert section["terminal_states"] == ["shipped"]
+    assert [s["state_name"] for s in section["states"] if s["is_terminal"]] == ["shipped"]
+    readme = (tmp_path / "project" / "README.md").read_text()
+    assert (
+        "- **state_machine: order_lifecycle_state_machine: 5 states, 5 transitions**: "
+        "the state_machine answer" in readme
+    )
+
+
+def test_prd_feature_alone_gives_the_default_lifecycle(tmp_path: Path) -> None:
+    recorded = copy_with_prd(tmp_path / "project", ORDER_LIFECYCLE, "state_machine={}")
+    assert recorded["operations"] == ["activate", "suspend", "resume", "complete", "cancel"]
+    contract = (
+        tmp_path / "project" / "src" / "order_lifecycle" / "nodes" / "node_order_lifecycle_reducer"
+    ) / "contract.yaml"
+    section = yaml.safe_load(contract.read_text())["state_machine"]
+    assert section["initial_state"] == "pending"
+    assert section["terminal_states"] == ["completed", "cancelled"]

@@ -61,6 +61,12 @@ RESILIENCE_CATALOGUE = (
     *("retry", "circuit_breaker", "resilience", "fault_tolerance"),
     *FEATURE_CATALOGUE[14:],
 )
+# ... and since the state machine (issue 11 item 2): state_machine accepted, after them.
+FEATURE_CATALOGUE_WITH_STATE_MACHINE = (
+    *RESILIENCE_CATALOGUE[:12],
+    "state_machine",
+    *(word for word in RESILIENCE_CATALOGUE[12:] if word != "state_machine"),
+)
 
 NOT_BLANK = (
     "{% if not business_description.strip() %}business_description must not be empty{% endif %}"
@@ -133,6 +139,16 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
     ("operations", "validator", OLD_OPERATIONS_CHECK, OPERATIONS_CHECK): Accepted(
         "without a workflow answer the added check passes: operations are checked as before",
         old_answers=(["create_record", "get_record"], ["fulfil_request"]),
+    ),
+    # Reducer state machines (issue 11 item 2): asked for reducers only, default {} (none).
+    ("state_machine", "added", None, None): Accepted(
+        "answers recorded before it have none: an update asks it (or takes its default, {}), "
+        "so the node keeps no state machine, as before"
+    ),
+    # ... and its feature unlocked: state_machine moves from the refused words to the catalogue.
+    ("features", "choices", RESILIENCE_CATALOGUE, FEATURE_CATALOGUE_WITH_STATE_MACHINE): Accepted(
+        "the same words; state_machine, refused before, was never recorded",
+        old_answers=(["caching"],),
     ),
     # Further question changes go here, in history order.
 }
