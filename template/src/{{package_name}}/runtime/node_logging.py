@@ -47,6 +47,13 @@ _LOGGER = logging.getLogger(__name__.split(".", 1)[0])
 # One encoder for every line (json.dumps with options builds one per call); a value that is not
 # JSON becomes its str(), as omnibase_core's encoder does for UUIDs, instead of losing the line.
 _LINE_ENCODER = json.JSONEncoder(default=str)
+# The `level` value of NodeLogger's lines.
+_LEVEL_NAMES = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+}
 # Set on the records NodeLogger builds, whose message already is the finished line.
 _PREBUILT = "onex_json_line"
 
@@ -140,23 +147,22 @@ class NodeLogger:
         return _LOGGER.isEnabledFor(level)
 
     def debug(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
-        self._emit(logging.DEBUG, "debug", message, correlation_id, context)
+        self._emit(logging.DEBUG, message, correlation_id, context)
 
     def info(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
-        self._emit(logging.INFO, "info", message, correlation_id, context)
+        self._emit(logging.INFO, message, correlation_id, context)
 
     def warning(
         self, message: str, correlation_id: UUID | None = None, **context: LogValue
     ) -> None:
-        self._emit(logging.WARNING, "warning", message, correlation_id, context)
+        self._emit(logging.WARNING, message, correlation_id, context)
 
     def error(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
-        self._emit(logging.ERROR, "error", message, correlation_id, context)
+        self._emit(logging.ERROR, message, correlation_id, context)
 
     def _emit(
         self,
         level: int,
-        level_name: str,
         message: str,
         correlation_id: UUID | None,
         context: dict[str, LogValue],
@@ -166,7 +172,7 @@ class NodeLogger:
         fields = {**self._base, **context}
         if correlation_id is not None:
             fields["correlation_id"] = str(correlation_id)
-        line = json_line(level_name, _LOGGER.name, message, fields)
+        line = json_line(_LEVEL_NAMES[level], _LOGGER.name, message, fields)
         # makeRecord + handle is Logger.log without its caller lookup: the caller would be this
         # line, which no formatter of the node prints.
         _LOGGER.handle(
