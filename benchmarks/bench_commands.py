@@ -1,10 +1,12 @@
 """Commands per second through a served node's Kafka consumer into PostgreSQL, beside a plain loop.
 
-    uv run python benchmarks/bench_commands.py [--commands 2000] [--rounds 3]
+    uv run python benchmarks/bench_commands.py [--commands 2000] [--rounds 3] [--partitions 4]
 
 Starts PostgreSQL (tests/service_postgres.py) and tansu (the broker of tests/service_kafka.py),
 generates an effect node with integrations=[kafka, postgres], creates its .venv, and runs this
-file inside it (`--inner`). Each round, on the same broker and database:
+file inside it (`--inner`). Both command topics are created with `--partitions` partitions, as
+a production command topic is partitioned so that instances can share it. Each round, on the
+same broker and database:
 
 - node: `--commands` create_record commands are produced to the node's command topic, then the
   served node (its service_entry module, as its console script runs it) starts with a fresh
@@ -12,7 +14,9 @@ file inside it (`--inner`). Each round, on the same broker and database:
   WARNING, outcome replies: everything it does in production);
 - plain loop: the same commands on a topic of their own, consumed by a bare aiokafka consumer
   (getmany, commit after each batch) that INSERTs each into a table with the same unique key
-  (ON CONFLICT DO NOTHING) through asyncpg, in a child process like the node.
+  (ON CONFLICT DO NOTHING) through asyncpg, in a child process like the node. It handles one
+  message at a time, as a plain loop does; the node handles a batch's partitions side by side
+  (each in order), which is why the partition count is printed with the table.
 
 Both are timed the same way from outside, by polling the row count: from the first row stored
 to the last, so the node's start-up and the group join are not counted; over the same span the
@@ -86,6 +90,7 @@ def outer(args: argparse.Namespace) -> int:
         }
         command = [str(python), __file__, "--inner"]
         command += ["--commands", str(args.commands), "--rounds", str(args.rounds)]
+        command += ["--partitions", str(args.partitions)]
         command += ["--profile-node", args.profile_node] if args.profile_node else []
         return subprocess.run(command, cwd=project, env=env, check=False).returncode
     finally:
@@ -129,6 +134,19 @@ async def start_group_at_the_end(topic: str, group: str) -> None:
         await consumer.commit(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
+
+
+async def create_topic(topic: str, partitions: int) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
+        )
+    finally:
+        await admin.close()
 
 
 async def produce(topic: str, records: list[tuple[bytes, bytes]]) -> None:
@@ -225,6 +243,8 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, f
         f"CREATE TABLE IF NOT EXISTS {PLAIN_TABLE}"
         " (key text PRIMARY KEY, correlation_id uuid NOT NULL, data jsonb NOT NULL)"
     )
+    await create_topic(topic, args.partitions)
+    await create_topic(plain_topic, args.partitions)
     python = sys.executable
     seconds: dict[str, list[tuple[float, float]]] = {
         "served node": [],
@@ -270,8 +290,11 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, f
     return list(seconds.items())
 
 
-def print_table(rows: list[tuple[str, list[tuple[float, float]]]], count: int) -> None:
+def print_table(
+    rows: list[tuple[str, list[tuple[float, float]]]], count: int, partitions: int
+) -> None:
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"command topics: {partitions} partitions each")
     header = f"{'commands into PostgreSQL':<34} {'count':>6} {'median/s':>9} {'CPU us each':>12}"
     print(f"{header}  spread (per second)")
     rates = {}
@@ -289,6 +312,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--partitions", type=int, default=4, help="of both command topics")
     parser.add_argument("--profile-node", metavar="FILE", help="cProfile the node; print top 25")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plain-loop", metavar="TOPIC", help=argparse.SUPPRESS)
@@ -298,7 +322,7 @@ def main() -> int:
         return 0
     if not args.inner:
         return outer(args)
-    print_table(asyncio.run(inner(args)), args.commands)
+    print_table(asyncio.run(inner(args)), args.commands, args.partitions)
     return 0
 
 

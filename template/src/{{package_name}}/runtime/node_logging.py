@@ -1,11 +1,22 @@
-"""Structured logging bound to one node: every line carries node_id and correlation_id.
+"""Structured logging: every line the process writes to its log is one JSON object on stderr.
 
-Each line is the JSON line omnibase_core's `emit_log_event_sync` writes to the stdlib logger
-"omnibase" ({"timestamp", "level", "message", "context"}), written here directly: two log lines
-per operation through `emit_log_event_sync` cost more than the operation's three events, and
-most of that was its per-call JSON encoder instance and caller lookup, neither of which changes
-a byte of the line. (`omnibase_core.logging.emit_log_event` is not used: in 0.47.57 it imports
-modules that do not exist and prints nothing; tests/test_core_workarounds.py watches for a fix.)
+The line format (README.md, "Logs", documents it) has the same keys on every line, null when
+they do not apply, so a log pipeline can index them without guessing:
+
+    timestamp, level, logger, message, node_id, correlation_id, trace_id, operation,
+    duration_ms, error_code, context
+
+`context` holds the line's other fields. The node's own lines are built by NodeLogger; the lines
+of the libraries underneath (omnibase_core, aiokafka, aiohttp, asyncpg...) go through the same
+`JsonLineFormatter`, so nothing on the stream is plain text. The stream is stderr because stdout
+carries what a command prints as its result (the `--input` response, the `--health-check`
+report, the "serving" handshake line), which callers parse and must never find a log line in.
+
+At INFO a request writes one line ("operation completed" or "operation failed"); envelopes,
+per-event lines, lifecycle steps and the libraries' own INFO chatter are DEBUG.
+
+`omnibase_core.logging.emit_log_event` is not used: in 0.47.57 it imports modules that do not
+exist and prints nothing (tests/test_core_workarounds.py watches for a fix).
 """
 
 import json
@@ -14,79 +25,158 @@ import sys
 from datetime import UTC, datetime
 from uuid import UUID
 
-from omnibase_core.enums.enum_log_level import EnumLogLevel
+from pydantic import JsonValue
 
-# Values of structured log fields (int and bool are accepted where float is).
-type LogValue = str | float | None
+# Values of structured log fields.
+type LogValue = JsonValue
 
-# The stdlib logger omnibase_core's lines go to, and its levels: a line below the configured
-# level is dropped before its JSON is built.
-_CORE_LOGGER = logging.getLogger("omnibase")
-_STDLIB_LEVELS = {
-    EnumLogLevel.DEBUG: logging.DEBUG,
-    EnumLogLevel.INFO: logging.INFO,
-    EnumLogLevel.WARNING: logging.WARNING,
-    EnumLogLevel.ERROR: logging.ERROR,
-}
+# The stable top-level keys of every line, in order; anything else goes under "context".
+FIELDS = (
+    "node_id",
+    "correlation_id",
+    "trace_id",
+    "operation",
+    "duration_ms",
+    "error_code",
+)
+# The libraries whose INFO lines are start-up detail: shown only when the node logs at DEBUG.
+LIBRARY_LOGGERS = ("omnibase", "omnibase_core", "aiokafka", "aiohttp", "asyncpg", "consul")
+
+# The node's own logger: the top-level package's name.
+_LOGGER = logging.getLogger(__name__.split(".", 1)[0])
 # One encoder for every line (json.dumps with options builds one per call); a value that is not
 # JSON becomes its str(), as omnibase_core's encoder does for UUIDs, instead of losing the line.
 _LINE_ENCODER = json.JSONEncoder(default=str)
+# The `level` value of NodeLogger's lines.
+_LEVEL_NAMES = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+}
+# Set on the records NodeLogger builds, whose message already is the finished line.
+_PREBUILT = "onex_json_line"
+
+
+def current_trace_id() -> str | None:
+    """The active trace's id for the `trace_id` field; None while no trace is active.
+
+    The one place a log line reads the trace id (tracing, when configured, replaces this body).
+    """
+    return None
+
+
+def json_line(
+    level: str, logger: str, message: str, fields: dict[str, LogValue], when: float | None = None
+) -> str:
+    """One log line: the stable keys first (null when absent), the other fields in context."""
+    context = dict(fields)
+    line: dict[str, LogValue] = {
+        "timestamp": (
+            datetime.now(UTC) if when is None else datetime.fromtimestamp(when, UTC)
+        ).isoformat(),
+        "level": level,
+        "logger": logger,
+        "message": message,
+    }
+    for name in FIELDS:
+        line[name] = context.pop(name, None)
+    if line["trace_id"] is None:
+        line["trace_id"] = current_trace_id()
+    line["context"] = context
+    return _LINE_ENCODER.encode(line)
+
+
+class JsonLineFormatter(logging.Formatter):
+    """Formats any stdlib record as a `json_line`; the node's own lines pass through as built."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, _PREBUILT, False):
+            return record.getMessage()
+        message = record.getMessage()
+        fields: dict[str, LogValue] = {}
+        extra = getattr(record, "onex_context", None)  # omnibase_core's stdlib emitter
+        if isinstance(extra, dict):
+            fields.update(extra)
+        elif message.startswith("{"):  # omnibase_core's emit_log_event_sync: a JSON string
+            fields.update(_core_line(message))
+            message = str(fields.pop("message", message))
+        if record.exc_info:
+            fields["exception"] = self.formatException(record.exc_info)
+        return json_line(record.levelname.lower(), record.name, message, fields, record.created)
+
+
+def _core_line(message: str) -> dict[str, LogValue]:
+    """The message and context of a line omnibase_core already wrote as JSON, or nothing."""
+    try:
+        parsed = json.loads(message)
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    context = parsed.get("context")
+    return {
+        **(context if isinstance(context, dict) else {}),
+        "message": parsed.get("message", message),
+    }
 
 
 def configure_logging(level: str) -> None:
-    """Send the node's JSON log lines to stderr at `level` (idempotent)."""
+    """Send every log line of the process, as JSON, to stderr at `level` (idempotent)."""
     root = logging.getLogger()
     if not any(getattr(h, "_onex_node_handler", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(JsonLineFormatter())
         handler._onex_node_handler = True  # type: ignore[attr-defined]  # marker for idempotence
         root.addHandler(handler)
     root.setLevel(level)
+    quiet = logging.DEBUG if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level))
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
 
 
 class NodeLogger:
-    """Emits structured events with the node's identity already filled in."""
+    """Emits structured lines with the node's identity already filled in."""
 
     def __init__(self, node_id: UUID, node_name: str) -> None:
         self._base: dict[str, LogValue] = {"node_id": str(node_id), "node_name": node_name}
 
+    @staticmethod
+    def enabled(level: int) -> bool:
+        """True when a line at stdlib `level` would be written (to skip building costly fields)."""
+        return _LOGGER.isEnabledFor(level)
+
     def debug(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
-        self._emit(EnumLogLevel.DEBUG, message, correlation_id, context)
+        self._emit(logging.DEBUG, message, correlation_id, context)
 
     def info(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
-        self._emit(EnumLogLevel.INFO, message, correlation_id, context)
+        self._emit(logging.INFO, message, correlation_id, context)
 
     def warning(
         self, message: str, correlation_id: UUID | None = None, **context: LogValue
     ) -> None:
-        self._emit(EnumLogLevel.WARNING, message, correlation_id, context)
+        self._emit(logging.WARNING, message, correlation_id, context)
 
     def error(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
-        self._emit(EnumLogLevel.ERROR, message, correlation_id, context)
+        self._emit(logging.ERROR, message, correlation_id, context)
 
     def _emit(
         self,
-        level: EnumLogLevel,
+        level: int,
         message: str,
         correlation_id: UUID | None,
         context: dict[str, LogValue],
     ) -> None:
-        python_level = _STDLIB_LEVELS[level]
-        if not _CORE_LOGGER.isEnabledFor(python_level):
+        if not _LOGGER.isEnabledFor(level):  # dropped before its JSON is built
             return
         fields = {**self._base, **context}
         if correlation_id is not None:
             fields["correlation_id"] = str(correlation_id)
-        line = _LINE_ENCODER.encode(
-            {
-                "timestamp": datetime.now(UTC).isoformat(),
-                "level": level.value.lower(),
-                "message": message,
-                "context": fields,
-            }
-        )
+        line = json_line(_LEVEL_NAMES[level], _LOGGER.name, message, fields)
         # makeRecord + handle is Logger.log without its caller lookup: the caller would be this
         # line, which no formatter of the node prints.
-        _CORE_LOGGER.handle(
-            _CORE_LOGGER.makeRecord(_CORE_LOGGER.name, python_level, __file__, 0, line, (), None)
+        _LOGGER.handle(
+            _LOGGER.makeRecord(
+                _LOGGER.name, level, __file__, 0, line, (), None, extra={_PREBUILT: True}
+            )
         )

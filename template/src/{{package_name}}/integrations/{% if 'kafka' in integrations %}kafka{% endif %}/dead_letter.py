@@ -15,7 +15,7 @@ from pydantic import JsonValue
 EXCERPT_CHARS = 200
 
 
-def _original(value: bytes) -> JsonValue:
+def original_json(value: bytes) -> JsonValue:
     """The original as JSON when it parses, else as text; never raises (poison included)."""
     try:
         parsed: JsonValue = json.loads(value)
@@ -54,7 +54,7 @@ def dead_letter_record(
         **({"source": source} if source else {}),
     }
     if len(value) < max_bytes:
-        full = json.dumps({**record, "envelope": _original(value)}).encode()
+        full = json.dumps({**record, "envelope": original_json(value)}).encode()
         if len(full) <= max_bytes:
             return full
     reference: dict[str, JsonValue] = {
