@@ -129,7 +129,7 @@ def served(
         "KAFKA_BOOTSTRAP_SERVERS": kafka_service.bootstrap,
         f"{PREFIX}KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses it (service_kafka.py)
         f"{PREFIX}KAFKA_CONSUMER_GROUP": f"operate-{uuid4().hex[:8]}",
-        f"{PREFIX}KAFKA_FLUSH_TIMEOUT_SECONDS": "5",
+        f"{PREFIX}KAFKA_FLUSH_TIMEOUT_SECONDS": "1",
         f"{PREFIX}HTTP_HOST": "127.0.0.1",
         f"{PREFIX}HTTP_PORT": "0",
         f"{PREFIX}LOG_LEVEL": "WARNING",
@@ -293,7 +293,6 @@ def test_api_metrics_openapi_and_health_of_a_served_node(
     status, error = served.post(READ, {"key": key})
     assert status == 503, error
     assert error["error_code"] == "ONEX_CORE_131_DATABASE_CONNECTION_ERROR", error
-    served.postgres.start()
     print(
         f"\noperate: 504 after {waited:.2f} s (timeout {OPERATION_TIMEOUT_SECONDS} s); "
         f"PostgreSQL down shown by /health after {shown:.2f} s (cache {CACHE_SECONDS} s)"
