@@ -147,7 +147,6 @@ def assert_hook_refuses_conflicts(project: Path) -> None:
 # What docs/ownership.md says the user owns, per node type (paths of a project named `ledger`).
 NODE = "src/ledger/nodes/node_ledger_{}"
 USER_OWNED = {
-    "operations.py",
     "models/model_ledger_input.py",
     "models/model_ledger_output.py",
 }
@@ -160,6 +159,11 @@ def test_skip_if_exists_globs_match_the_user_owned_files(
     project = copy_at(template_repo, NEW, tmp_path / "ledger", {"node_type": node_type})
     node = NODE.format(node_type)
     expected = {f"{node}/{name}" for name in USER_OWNED} | {"tests/test_operations.py"}
+    # One handler module per operation, and the helpers they share (not for effects).
+    operations = yaml.safe_load((project / ".copier-answers.yml").read_text())["operations"]
+    expected |= {f"{node}/handlers/handler_{operation}.py" for operation in operations}
+    if node_type != "effect":
+        expected.add(f"{node}/handlers/shared.py")
     if node_type == "reducer":
         expected.add(f"{node}/models/model_ledger_state.py")
     owned = {f for f in walk(project) if is_user_owned(f, template_repo)}
@@ -231,6 +235,27 @@ def test_move_planner_keeps_what_each_wildcard_matched() -> None:
 # -- updates, start to finish (slow) -----------------------------------------------------------------------------------
 
 
+# The effect's default operations plus one: `copier update -d operations=[...]` adds it.
+ADDED_OPERATIONS = "[create_record, get_record, archive_record]"
+
+
+def assert_only_the_new_handler_was_added(updated: Updated) -> None:
+    """archive_record got its handler module and its route; no existing handler changed."""
+    node = updated.project / updated.edits.node_dir
+    changed = git(updated.project, "diff", "--name-status", "HEAD", "--", f"{node}/handlers")
+    assert changed.splitlines() == [
+        f"A\t{updated.edits.node_dir}/handlers/handler_archive_record.py"
+    ], changed
+    added = (node / "handlers" / "handler_archive_record.py").read_text()
+    assert "async def handle_archive_record(" in added
+    contract = yaml.safe_load((node / "contract.yaml").read_text())
+    routes = {
+        r["operation"]: r["operation_handler"] for r in contract["handler_routing"]["handlers"]
+    }
+    assert list(routes) == ["create_record", "get_record", "archive_record"]
+    assert routes["archive_record"]["name"] == "handle_archive_record"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("node_type", copier_choices("node_type"))
 def test_update_brings_new_patterns_and_keeps_user_code(
@@ -239,16 +264,23 @@ def test_update_brings_new_patterns_and_keeps_user_code(
     answers = {"node_type": node_type}
     # One update is also asked to run the checks: they must run once, in the project.
     checks_on_update = node_type == "compute"
-    updated = generate_edit_update(
-        template_repo,
-        tmp_path,
-        answers,
-        {"run_checks_on_update": "true"} if checks_on_update else None,
+    # One adds an operation: only its handler module and route may appear (README, 3 steps).
+    adds_operation = node_type == "effect"
+    update_answers = (
+        {"run_checks_on_update": "true"}
+        if checks_on_update
+        else {"operations": ADDED_OPERATIONS}
+        if adds_operation
+        else None
     )
+    updated = generate_edit_update(template_repo, tmp_path, answers, update_answers)
 
     assert_clean_merge(updated)
     assert_user_edits_intact(updated, template_repo)
     assert_new_template_content(updated)
+    if adds_operation:
+        assert_only_the_new_handler_was_added(updated)
+        answers = {**answers, "operations": ADDED_OPERATIONS}
     assert_template_files_match_fresh_copy(updated, template_repo, tmp_path, answers)
     assert_hook_refuses_conflicts(updated.project)
     if checks_on_update:
