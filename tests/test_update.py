@@ -242,10 +242,13 @@ ADDED_OPERATIONS = "[create_record, get_record, archive_record]"
 def assert_only_the_new_handler_was_added(updated: Updated) -> None:
     """archive_record got its handler module and its route; no existing handler changed."""
     node = updated.project / updated.edits.node_dir
-    changed = git(updated.project, "diff", "--name-status", "HEAD", "--", f"{node}/handlers")
-    assert changed.splitlines() == [
-        f"A\t{updated.edits.node_dir}/handlers/handler_archive_record.py"
-    ], changed
+    # Copier leaves what it writes uncommitted: a new file shows as untracked ("??").
+    status = git(
+        updated.project, "status", "--porcelain", "--untracked-files=all", "--", f"{node}/handlers"
+    )
+    assert status.splitlines() == [
+        f"?? {updated.edits.node_dir}/handlers/handler_archive_record.py"
+    ], status
     added = (node / "handlers" / "handler_archive_record.py").read_text()
     assert "async def handle_archive_record(" in added
     contract = yaml.safe_load((node / "contract.yaml").read_text())
