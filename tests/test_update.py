@@ -232,6 +232,75 @@ def test_move_planner_keeps_what_each_wildcard_matched() -> None:
         mover.planned_moves(files, "src/*/x.py", "x.py")
 
 
+ROUTE_MIGRATION = TEMPLATE_ROOT / "migrations" / "route_operations.py"
+ENUM_MODULE = (
+    "from enum import StrEnum\n\n\n"
+    "class EnumCartOperation(StrEnum):\n"
+    '    ADD_ITEM = "add_item"\n'
+    '    TOTAL = "total"\n'
+)
+
+
+def legacy_node(root: Path, enum_module: str) -> Path:
+    """A committed project on the pre-0.2.0 layout: operations.py and the operation enum."""
+    node = root / "src" / "shop" / "nodes" / "node_cart_reducer"
+    (node / "enums").mkdir(parents=True)
+    (node / "enums" / "enum_cart_operation.py").write_text(enum_module)
+    (node / "operations.py").write_text("# the team's code, any shape\n")
+    git(root, "init", "-q", "-b", "main")
+    commit_all(root, "generated before 0.2.0")
+    return node
+
+
+def route_operations(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROUTE_MIGRATION)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_route_migration_hands_each_operation_to_the_kept_operations_py(tmp_path: Path) -> None:
+    node = legacy_node(tmp_path, ENUM_MODULE)
+
+    done = route_operations(tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "src/shop/nodes/node_cart_reducer: 2 operation(s) routed to handlers/" in done.stdout
+    handler = (node / "handlers" / "handler_add_item.py").read_text()
+    compile(handler, "handler_add_item.py", "exec")
+    assert "from shop.nodes.node_cart_reducer.operations import (\n    OPERATIONS,\n)" in handler
+    assert "\nhandle_add_item = OPERATIONS[EnumCartOperation.ADD_ITEM]\n" in handler
+    assert (
+        "handle_total = OPERATIONS[EnumCartOperation.TOTAL]"
+        in (node / "handlers" / "handler_total.py").read_text()
+    )
+    assert (node / "operations.py").read_text() == "# the team's code, any shape\n"
+    staged = git(tmp_path, "diff", "--cached", "--name-only").split()
+    assert staged == [
+        f"src/shop/nodes/node_cart_reducer/handlers/{name}"
+        for name in ("handler_add_item.py", "handler_total.py", "shared.py")
+    ]
+    # Run again (an update retried): nothing changes.
+    again = route_operations(tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "already has handler modules: left as it is" in again.stdout
+    assert git(tmp_path, "diff", "--cached", "--name-only").split() == staged
+
+
+def test_route_migration_refuses_an_unreadable_enum_and_writes_nothing(tmp_path: Path) -> None:
+    node = legacy_node(tmp_path, "OPERATIONS_ENUM = None\n")
+
+    done = route_operations(tmp_path)
+
+    assert done.returncode == 1
+    assert "cannot route operations to handlers/" in done.stderr
+    assert "enum_cart_operation.py: no operation enum with members found" in done.stderr
+    assert not (node / "handlers").exists()
+
+
 # -- updates, start to finish (slow) -----------------------------------------------------------------------------------
 
 
