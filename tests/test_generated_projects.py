@@ -256,7 +256,9 @@ def test_copier_cli_runs_the_checks_after_generation(tmp_path: Path) -> None:
 def test_check_script_names_the_failing_step(copie: Any) -> None:
     project = generate(copie)
     spec = project_spec(project)
-    operations = project / "src" / spec.package_name / "nodes" / spec.node_name / "operations.py"
+    operations = (
+        project / "src" / spec.package_name / "nodes" / spec.node_name / "operation_routes.py"
+    )
     # ruff-clean and formatted, but a type error: only the mypy step can catch it.
     operations.write_text(
         operations.read_text() + '\n\ndef _broken() -> int:\n    return "not a number"\n'

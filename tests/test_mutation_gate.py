@@ -1,8 +1,8 @@
 """Mutation gate: the generated tests must fail when the generated operations do nothing.
 
 For each node type (copier.yml's choices) the default project is generated and its environment
-created once; then each operation function of its user-owned operations.py is replaced, in turn,
-by a mutant, and the project's own pytest run must end with a failed test. The mutants are
+created once; then each operation's handler (`handle_<operation>` in its user-owned
+handlers/handler_<operation>.py) is replaced, in turn, by a mutant, and the project's own pytest run must end with a failed test. The mutants are
 derived from the module with `ast`, never from per-type strings:
 
 - hollow: the operation's body becomes one `return` of a well-typed response fabricated from
@@ -12,7 +12,7 @@ derived from the module with `ast`, never from per-type strings:
   runtime publishes itself: a response that looks right and did nothing.
 - silent: the operation as generated, except that every statement awaiting a call on the
   context and discarding its result (`await context.transition(...)`, and the same in the
-  module's functions the operation reaches) is gone. Only built where such a statement exists.
+  handler module's functions the operation reaches) is gone. Only built where such a statement exists.
 
 A mutant only counts as killed when it is a valid module (it compiles and imports) and pytest
 exits 1 with at least one failed test: a collection error or a crash is not a kill.
@@ -108,21 +108,8 @@ def _mutant_value(annotation: Any, request: Any) -> Any:
 @dataclass(frozen=True)
 class Mutant:
     name: str  # e.g. "hollow create_record"
-    source: str  # the whole mutated operations.py
-
-
-def operation_functions(tree: ast.Module) -> list[str]:
-    """Names of the functions the module's OPERATIONS mapping dispatches to, in its order."""
-    for statement in tree.body:
-        target = statement.target if isinstance(statement, ast.AnnAssign) else None
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-            target = statement.targets[0]
-        if isinstance(target, ast.Name) and target.id == "OPERATIONS":
-            assert isinstance(statement.value, ast.Dict), "OPERATIONS is not a dict literal"
-            names = [value.id for value in statement.value.values if isinstance(value, ast.Name)]
-            assert len(names) == len(statement.value.values), "OPERATIONS maps to a non-name"
-            return names
-    raise AssertionError("operations.py has no OPERATIONS mapping")
+    path: Path  # the handler module it replaces
+    source: str  # the whole mutated module
 
 
 def module_functions(tree: ast.Module) -> dict[str, ast.AsyncFunctionDef | ast.FunctionDef]:
@@ -211,20 +198,22 @@ def silent(tree: ast.Module, operation: str) -> ast.Module | None:
     return mutated
 
 
-def mutants_of(source: str) -> Iterator[Mutant]:
+def mutants_of(path: Path, source: str, operation: str) -> Iterator[Mutant]:
+    """The mutants of `handle_<operation>` in `source`, its handler module at `path`."""
     tree = ast.parse(source)
-    for operation in operation_functions(tree):
-        yield Mutant(
-            f"hollow {operation}", ast.unparse(ast.fix_missing_locations(hollow(tree, operation)))
-        )
-        quiet = silent(tree, operation)
-        if quiet is not None:
-            yield Mutant(f"silent {operation}", ast.unparse(ast.fix_missing_locations(quiet)))
+    function = f"handle_{operation}"
+    mutant = hollow(tree, function)
+    yield Mutant(f"hollow {operation}", path, ast.unparse(ast.fix_missing_locations(mutant)))
+    quiet = silent(tree, function)
+    if quiet is not None:
+        yield Mutant(f"silent {operation}", path, ast.unparse(ast.fix_missing_locations(quiet)))
 
 
-def operations_file(project: Path) -> Path:
+def handler_modules(project: Path) -> dict[str, Path]:
+    """Each operation's handler module (contract.yaml routes it there), in answer order."""
     spec = project_spec(project)
-    return project / "src" / spec.package_name / "nodes" / spec.node_name / "operations.py"
+    handlers = project / "src" / spec.package_name / "nodes" / spec.node_name / "handlers"
+    return {operation: handlers / f"handler_{operation}.py" for operation in spec.operations}
 
 
 def run_generated_tests(project: Path, selection: str) -> subprocess.CompletedProcess[str]:
@@ -263,15 +252,19 @@ def sample(mutants: list[Mutant]) -> list[Mutant]:
 
 
 def assert_mutants_killed(project: Path, *, sampled: bool) -> list[str]:
-    """Every mutant of the project's operations.py (or the sample of them) is killed; the
+    """Every mutant of the project's handler modules (or the sample of them) is killed; the
     names of those it ran, each a kill.
 
     A mutant runs test_operations.py first, where it is expected to fail, and the whole suite
     only if that passed; each selection's baseline (the unmutated project passes it) runs
     before a failure on it counts, so every kill is its mutant's doing."""
-    target = operations_file(project)
-    original = target.read_text()
-    mutants = list(mutants_of(original))
+    modules = handler_modules(project)
+    originals = {path: path.read_text() for path in modules.values()}
+    mutants = [
+        mutant
+        for operation, path in modules.items()
+        for mutant in mutants_of(path, originals[path], operation)
+    ]
     # One hollow mutant per operation, so the gate cannot pass by building none.
     assert [m.name for m in mutants if m.name.startswith("hollow ")] == [
         f"hollow {operation}" for operation in project_spec(project).operations
@@ -280,10 +273,10 @@ def assert_mutants_killed(project: Path, *, sampled: bool) -> list[str]:
     passed_unmutated: set[str] = set()
     try:
         for mutant in chosen:
-            compile(mutant.source, str(target), "exec")  # a mutant is valid Python
+            compile(mutant.source, str(mutant.path), "exec")  # a mutant is valid Python
             for selection in ("tests/test_operations.py", "tests"):
                 if selection not in passed_unmutated:
-                    target.write_text(original)
+                    restore(originals)
                     baseline = run_generated_tests(project, selection)
                     assert baseline.returncode == 0, baseline.stdout[-3000:]
                     if selection == "tests/test_operations.py":
@@ -291,14 +284,19 @@ def assert_mutants_killed(project: Path, *, sampled: bool) -> list[str]:
                         counts = nested_pytest_summary(baseline.stdout)
                         assert "skipped" not in counts, baseline.stdout[-3000:]
                     passed_unmutated.add(selection)
-                target.write_text(mutant.source)
+                mutant.path.write_text(mutant.source)
                 completed = run_generated_tests(project, selection)
                 if completed.returncode != 0 or selection == "tests":
                     assert_failed(completed, mutant)
                     break
     finally:
-        target.write_text(original)
+        restore(originals)
     return [mutant.name for mutant in chosen]
+
+
+def restore(originals: dict[Path, str]) -> None:
+    for path, text in originals.items():
+        path.write_text(text)
 
 
 def check_gate(copie: Any, answers: dict[str, Any], *, sampled: bool) -> None:
@@ -363,22 +361,26 @@ def test_mutants_are_derived_from_the_module() -> None:
         "    saved = await context.state.update('k', str)\n"
         "    await step(request, context)\n"
         "    return saved\n"
-        "async def first(request: In, context: Ctx) -> Out:\n"
+        "async def handle_first(request: In, context: Ctx) -> Out:\n"
         "    return Out(n=await _helper(request, context))\n"
-        "async def second(request: In, context: Ctx) -> Out:\n"
+        "async def handle_second(request: In, context: Ctx) -> Out:\n"
         "    return Out(n=1)\n"
-        "OPERATIONS: Final[Mapping[Op, Operation]] = {Op.FIRST: first, Op.SECOND: second}\n"
     )
-    mutants = {mutant.name: mutant.source for mutant in mutants_of(source)}
+    module = Path("handler.py")
+    mutants = {
+        mutant.name: mutant.source
+        for operation in ("first", "second")
+        for mutant in mutants_of(module, source, operation)
+    }
     assert list(mutants) == ["hollow first", "silent first", "hollow second"]
     hollow_first = ast.parse(mutants["hollow first"])
-    body = module_functions(hollow_first)["first"].body
+    body = module_functions(hollow_first)["handle_first"].body
     assert ast.unparse(body[0]) == "return _mutant_response(Out, request)"
     silent_first = module_functions(ast.parse(mutants["silent first"]))
     assert "transition" not in ast.unparse(silent_first["_silent_helper"])
     assert "context.state.update" in ast.unparse(silent_first["_silent_helper"])
     assert "await step(request, context)" in ast.unparse(silent_first["_silent_helper"])
-    assert "_silent_helper(request, context)" in ast.unparse(silent_first["first"])
+    assert "_silent_helper(request, context)" in ast.unparse(silent_first["handle_first"])
     # The other operation and the original helper are untouched.
     assert ast.unparse(silent_first["_helper"]) == ast.unparse(
         module_functions(ast.parse(source))["_helper"]

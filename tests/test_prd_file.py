@@ -94,7 +94,7 @@ def test_prd_file_answers_are_recorded_and_derived(
     node_dir = tmp_path / "project" / "src" / name / "nodes" / f"node_{name}_{node_type}"
     handler = (node_dir / "handler.py").read_text()
     for op in recorded["operations"]:
-        assert f"async def {op}(" in (node_dir / "operations.py").read_text()
+        assert f"async def handle_{op}(" in (node_dir / "handlers" / f"handler_{op}.py").read_text()
     assert f"node of {name}: {', '.join(recorded['operations'])}" in handler
 
 

@@ -147,7 +147,6 @@ def assert_hook_refuses_conflicts(project: Path) -> None:
 # What docs/ownership.md says the user owns, per node type (paths of a project named `ledger`).
 NODE = "src/ledger/nodes/node_ledger_{}"
 USER_OWNED = {
-    "operations.py",
     "models/model_ledger_input.py",
     "models/model_ledger_output.py",
 }
@@ -160,6 +159,11 @@ def test_skip_if_exists_globs_match_the_user_owned_files(
     project = copy_at(template_repo, NEW, tmp_path / "ledger", {"node_type": node_type})
     node = NODE.format(node_type)
     expected = {f"{node}/{name}" for name in USER_OWNED} | {"tests/test_operations.py"}
+    # One handler module per operation, and the helpers they share (not for effects).
+    operations = yaml.safe_load((project / ".copier-answers.yml").read_text())["operations"]
+    expected |= {f"{node}/handlers/handler_{operation}.py" for operation in operations}
+    if node_type != "effect":
+        expected.add(f"{node}/handlers/shared.py")
     if node_type == "reducer":
         expected.add(f"{node}/models/model_ledger_state.py")
     owned = {f for f in walk(project) if is_user_owned(f, template_repo)}
@@ -228,7 +232,100 @@ def test_move_planner_keeps_what_each_wildcard_matched() -> None:
         mover.planned_moves(files, "src/*/x.py", "x.py")
 
 
+ROUTE_MIGRATION = TEMPLATE_ROOT / "migrations" / "route_operations.py"
+ENUM_MODULE = (
+    "from enum import StrEnum\n\n\n"
+    "class EnumCartOperation(StrEnum):\n"
+    '    ADD_ITEM = "add_item"\n'
+    '    TOTAL = "total"\n'
+)
+
+
+def legacy_node(root: Path, enum_module: str) -> Path:
+    """A committed project on the pre-0.2.0 layout: operations.py and the operation enum."""
+    node = root / "src" / "shop" / "nodes" / "node_cart_reducer"
+    (node / "enums").mkdir(parents=True)
+    (node / "enums" / "enum_cart_operation.py").write_text(enum_module)
+    (node / "operations.py").write_text("# the team's code, any shape\n")
+    git(root, "init", "-q", "-b", "main")
+    commit_all(root, "generated before 0.2.0")
+    return node
+
+
+def route_operations(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROUTE_MIGRATION)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_route_migration_hands_each_operation_to_the_kept_operations_py(tmp_path: Path) -> None:
+    node = legacy_node(tmp_path, ENUM_MODULE)
+
+    done = route_operations(tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "src/shop/nodes/node_cart_reducer: 2 operation(s) routed to handlers/" in done.stdout
+    handler = (node / "handlers" / "handler_add_item.py").read_text()
+    compile(handler, "handler_add_item.py", "exec")
+    assert "from shop.nodes.node_cart_reducer.operations import (\n    OPERATIONS,\n)" in handler
+    assert "\nhandle_add_item = OPERATIONS[EnumCartOperation.ADD_ITEM]\n" in handler
+    assert (
+        "handle_total = OPERATIONS[EnumCartOperation.TOTAL]"
+        in (node / "handlers" / "handler_total.py").read_text()
+    )
+    assert (node / "operations.py").read_text() == "# the team's code, any shape\n"
+    staged = git(tmp_path, "diff", "--cached", "--name-only").split()
+    assert staged == [
+        f"src/shop/nodes/node_cart_reducer/handlers/{name}"
+        for name in ("handler_add_item.py", "handler_total.py", "shared.py")
+    ]
+    # Run again (an update retried): nothing changes.
+    again = route_operations(tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "already has handler modules: left as it is" in again.stdout
+    assert git(tmp_path, "diff", "--cached", "--name-only").split() == staged
+
+
+def test_route_migration_refuses_an_unreadable_enum_and_writes_nothing(tmp_path: Path) -> None:
+    node = legacy_node(tmp_path, "OPERATIONS_ENUM = None\n")
+
+    done = route_operations(tmp_path)
+
+    assert done.returncode == 1
+    assert "cannot route operations to handlers/" in done.stderr
+    assert "enum_cart_operation.py: no operation enum with members found" in done.stderr
+    assert not (node / "handlers").exists()
+
+
 # -- updates, start to finish (slow) -----------------------------------------------------------------------------------
+
+
+# The effect's default operations plus one: `copier update -d operations=[...]` adds it.
+ADDED_OPERATIONS = "[create_record, get_record, archive_record]"
+
+
+def assert_only_the_new_handler_was_added(updated: Updated) -> None:
+    """archive_record got its handler module and its route; no existing handler changed."""
+    node = updated.project / updated.edits.node_dir
+    # Copier leaves what it writes uncommitted: a new file shows as untracked ("??").
+    status = git(
+        updated.project, "status", "--porcelain", "--untracked-files=all", "--", f"{node}/handlers"
+    )
+    assert status.splitlines() == [
+        f"?? {updated.edits.node_dir}/handlers/handler_archive_record.py"
+    ], status
+    added = (node / "handlers" / "handler_archive_record.py").read_text()
+    assert "async def handle_archive_record(" in added
+    contract = yaml.safe_load((node / "contract.yaml").read_text())
+    routes = {
+        r["operation"]: r["operation_handler"] for r in contract["handler_routing"]["handlers"]
+    }
+    assert list(routes) == ["create_record", "get_record", "archive_record"]
+    assert routes["archive_record"]["name"] == "handle_archive_record"
 
 
 @pytest.mark.slow
@@ -239,16 +336,23 @@ def test_update_brings_new_patterns_and_keeps_user_code(
     answers = {"node_type": node_type}
     # One update is also asked to run the checks: they must run once, in the project.
     checks_on_update = node_type == "compute"
-    updated = generate_edit_update(
-        template_repo,
-        tmp_path,
-        answers,
-        {"run_checks_on_update": "true"} if checks_on_update else None,
+    # One adds an operation: only its handler module and route may appear (README, 3 steps).
+    adds_operation = node_type == "effect"
+    update_answers = (
+        {"run_checks_on_update": "true"}
+        if checks_on_update
+        else {"operations": ADDED_OPERATIONS}
+        if adds_operation
+        else None
     )
+    updated = generate_edit_update(template_repo, tmp_path, answers, update_answers)
 
     assert_clean_merge(updated)
     assert_user_edits_intact(updated, template_repo)
     assert_new_template_content(updated)
+    if adds_operation:
+        assert_only_the_new_handler_was_added(updated)
+        answers = {**answers, "operations": ADDED_OPERATIONS}
     assert_template_files_match_fresh_copy(updated, template_repo, tmp_path, answers)
     assert_hook_refuses_conflicts(updated.project)
     if checks_on_update:

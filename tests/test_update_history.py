@@ -174,10 +174,17 @@ def assert_updates(history: History, commit: str, node_type: str, workdir: Path)
     project, edits = generate_and_edit(
         history.repo, history.versions[commit], workdir / "ledger", answers
     )
+    legacy = sorted(project.glob("src/*/nodes/*/operations.py"))
     updated = update(project, edits)
 
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert recorded["_commit"] == history.newest
+    for operations in legacy:
+        # Before 0.2.0: the migration kept operations.py and handed each operation to it.
+        assert f"{operations.parent.relative_to(project)}: " in updated.output, updated.output
+        handlers = sorted(operations.parent.glob("handlers/handler_*.py"))
+        assert len(handlers) == len(recorded["operations"]), handlers
+        assert all("OPERATIONS[" in handler.read_text() for handler in handlers)
     assert_clean_merge(updated)
     assert_user_edits_intact(updated, history.repo)
     assert_template_files_match_fresh_copy(updated, history.repo, workdir, answers)

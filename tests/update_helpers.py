@@ -191,8 +191,15 @@ def edit_like_a_user(project: Path) -> UserEdits:
         path.write_text(path.read_text() + text)
         edits.expected.setdefault(relative, []).append(text)
 
+    # Business logic lives in handlers/ (0.2.0 on); a project of an earlier release keeps its
+    # operations.py, which the update must leave as it is (migrations/route_operations.py).
+    legacy = node / "operations.py"
+    logic = legacy if legacy.is_file() else sorted(node.glob("handlers/handler_*.py"))[0]
+    logic_module = ".".join(logic.relative_to(project / "src").with_suffix("").parts)
+    if legacy.is_file():
+        edits.new_files.add(legacy.relative_to(project).as_posix())
     append(
-        f"{node_dir}/operations.py",
+        logic.relative_to(project).as_posix(),
         "\n\n# Business rule added by the node's team.\n"
         'RETENTION_DAYS: dict[str, int] = {"gold": 365, "silver": 90}\n\n\n'
         "def retention_days(tier: str) -> int:\n"
@@ -208,13 +215,13 @@ def edit_like_a_user(project: Path) -> UserEdits:
         "tests/test_operations.py",
         "\n\ndef test_team_rules_survive_template_updates() -> None:\n"
         "    from pathlib import Path\n\n"
-        f"    from {module} import operations\n"
+        f"    import {logic_module} as logic\n"
         f"    from {module}.models.{input_model.stem} import {input_class}\n"
         f"    from {package}.runtime.contract_config import load_contract_config\n\n"
-        '    assert operations.retention_days("gold") == 365\n'
-        '    assert operations.retention_days("bronze") == 30\n'
+        '    assert logic.retention_days("gold") == 365\n'
+        '    assert logic.retention_days("bronze") == 30\n'
         f'    assert {input_class}.model_fields["tenant"].default == "acme"\n'
-        '    contract = Path(operations.__file__).with_name("contract.yaml")\n'
+        f'    contract = Path(logic.__file__).parents[{len(logic.relative_to(node).parts) - 1}] / "contract.yaml"\n'
         '    assert load_contract_config(contract)["operation_timeout_seconds"] == 45.0\n',
     )
     runbook = "docs/runbook.md"
@@ -294,7 +301,9 @@ def assert_user_edits_intact(updated: Updated, repo: Path) -> None:
     untouchable = [
         line
         for line in status
-        if not line.startswith("R100\t")
+        # A pure move, or a user-owned file the update created (a new operation's handler, or
+        # one the 0.2.0 migration wrote): neither touches what the user wrote.
+        if not line.startswith(("R100\t", "A\t"))
         and any(
             is_user_owned(f, repo) or f in updated.edits.new_files for f in line.split("\t")[1:]
         )
