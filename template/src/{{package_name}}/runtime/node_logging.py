@@ -16,6 +16,9 @@ from uuid import UUID
 
 from omnibase_core.enums.enum_log_level import EnumLogLevel
 
+# Relative: this module is not rendered, so it cannot name the package.
+from . import tracing
+
 # Values of structured log fields (int and bool are accepted where float is).
 type LogValue = str | float | None
 
@@ -31,6 +34,11 @@ _STDLIB_LEVELS = {
 # One encoder for every line (json.dumps with options builds one per call); a value that is not
 # JSON becomes its str(), as omnibase_core's encoder does for UUIDs, instead of losing the line.
 _LINE_ENCODER = json.JSONEncoder(default=str)
+
+
+def current_trace_id() -> str | None:
+    """The trace id every line carries while a span is current (None while tracing is off)."""
+    return tracing.current_trace_id()
 
 
 def configure_logging(level: str) -> None:
@@ -77,6 +85,9 @@ class NodeLogger:
         fields = {**self._base, **context}
         if correlation_id is not None:
             fields["correlation_id"] = str(correlation_id)
+        trace_id = current_trace_id()
+        if trace_id is not None:
+            fields["trace_id"] = trace_id
         line = _LINE_ENCODER.encode(
             {
                 "timestamp": datetime.now(UTC).isoformat(),
