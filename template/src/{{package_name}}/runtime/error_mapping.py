@@ -13,6 +13,19 @@ treats every other code as permanent (the failed outcome is published and the co
 |---|---|---|
 | transient: the dependency may answer if asked again | DATABASE_CONNECTION_ERROR, CACHE_CONNECTION_ERROR, CACHE_TIMEOUT_ERROR, CACHE_BACKEND_NOT_CONNECTED, DEPENDENCY_UNAVAILABLE, SERVICE_UNAVAILABLE, RESOURCE_UNAVAILABLE, NETWORK_ERROR, TIMEOUT_ERROR, TIMEOUT, TIMEOUT_EXCEEDED, RATE_LIMIT_ERROR | retried with bounded exponential backoff and jitter; after the last attempt, dead-lettered with the attempt count |
 | permanent: asking again gives the same answer | everything else, e.g. VALIDATION_ERROR, INVALID_INPUT, NOT_FOUND, PERMISSION_DENIED, DATABASE_QUERY_ERROR, OPERATION_FAILED and the business codes an operation raises | the failed outcome is published and the command is committed |
+
+And the one table of HTTP statuses the HTTP API (runtime/http_api.py) answers per code
+(`HTTP_STATUS_BY_CODE`, read through `http_status()`); a code not in it is a 500:
+
+| HTTP status | ONEX error codes |
+|---|---|
+| 400 bad request | VALIDATION_ERROR, VALIDATION_FAILED, INVALID_INPUT, INVALID_PARAMETER, MISSING_REQUIRED_PARAMETER, PARAMETER_TYPE_MISMATCH, PARAMETER_OUT_OF_RANGE, TYPE_MISMATCH, CONVERSION_ERROR, PARSING_ERROR, CONTRACT_VIOLATION |
+| 403 forbidden | PERMISSION_DENIED, PERMISSION_ERROR, AUTHENTICATION_ERROR, SECURITY_VIOLATION |
+| 404 not found | NOT_FOUND, RESOURCE_NOT_FOUND, FILE_NOT_FOUND |
+| 409 conflict or invalid state | INVALID_STATE, DUPLICATE_REGISTRATION |
+| 429 too many requests | RATE_LIMIT_ERROR, QUOTA_EXCEEDED |
+| 503 dependency unavailable | every other transient code above (DATABASE_CONNECTION_ERROR, DEPENDENCY_UNAVAILABLE, SERVICE_UNAVAILABLE, ...) |
+| 504 timeout | TIMEOUT_ERROR, TIMEOUT, TIMEOUT_EXCEEDED, CACHE_TIMEOUT_ERROR |
 """
 
 from enum import Enum
@@ -56,6 +69,50 @@ TRANSIENT_CODES: frozenset[EnumCoreErrorCode] = frozenset(
 
 
 _TRANSIENT_VALUES = frozenset(code.value for code in TRANSIENT_CODES)
+
+# The HTTP table of the docstring, keyed by code value. Every transient code is a 503
+# unless listed (timeouts 504, rate limits 429), so an HTTP client retries what the Kafka
+# command consumer retries.
+HTTP_STATUS_BY_CODE: dict[str, int] = {
+    **{code.value: 503 for code in TRANSIENT_CODES},
+    EnumCoreErrorCode.VALIDATION_ERROR.value: 400,
+    EnumCoreErrorCode.VALIDATION_FAILED.value: 400,
+    EnumCoreErrorCode.INVALID_INPUT.value: 400,
+    EnumCoreErrorCode.INVALID_PARAMETER.value: 400,
+    EnumCoreErrorCode.MISSING_REQUIRED_PARAMETER.value: 400,
+    EnumCoreErrorCode.PARAMETER_TYPE_MISMATCH.value: 400,
+    EnumCoreErrorCode.PARAMETER_OUT_OF_RANGE.value: 400,
+    EnumCoreErrorCode.TYPE_MISMATCH.value: 400,
+    EnumCoreErrorCode.CONVERSION_ERROR.value: 400,
+    EnumCoreErrorCode.PARSING_ERROR.value: 400,
+    EnumCoreErrorCode.CONTRACT_VIOLATION.value: 400,
+    EnumCoreErrorCode.PERMISSION_DENIED.value: 403,
+    EnumCoreErrorCode.PERMISSION_ERROR.value: 403,
+    EnumCoreErrorCode.AUTHENTICATION_ERROR.value: 403,
+    EnumCoreErrorCode.SECURITY_VIOLATION.value: 403,
+    EnumCoreErrorCode.NOT_FOUND.value: 404,
+    EnumCoreErrorCode.RESOURCE_NOT_FOUND.value: 404,
+    EnumCoreErrorCode.FILE_NOT_FOUND.value: 404,
+    EnumCoreErrorCode.INVALID_STATE.value: 409,
+    EnumCoreErrorCode.DUPLICATE_REGISTRATION.value: 409,
+    EnumCoreErrorCode.RATE_LIMIT_ERROR.value: 429,
+    EnumCoreErrorCode.QUOTA_EXCEEDED.value: 429,
+    EnumCoreErrorCode.TIMEOUT_ERROR.value: 504,
+    EnumCoreErrorCode.TIMEOUT.value: 504,
+    EnumCoreErrorCode.TIMEOUT_EXCEEDED.value: 504,
+    EnumCoreErrorCode.CACHE_TIMEOUT_ERROR.value: 504,
+}
+
+
+def error_code_of(error: ModelOnexError) -> str:
+    """`error`'s code as its string value (ModelOnexError keeps the enum member or a string)."""
+    code = error.error_code
+    return str(code.value) if isinstance(code, Enum) else str(code)
+
+
+def http_status(error: ModelOnexError) -> int:
+    """The HTTP status the API answers for `error`: HTTP_STATUS_BY_CODE, else 500."""
+    return HTTP_STATUS_BY_CODE.get(error_code_of(error), 500)
 
 
 def is_transient(error: ModelOnexError) -> bool:
