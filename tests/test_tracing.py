@@ -11,6 +11,8 @@ contexts are followed:
 - an HTTP request to /health with a `traceparent` header -> the server span -> the outbound
   PostgreSQL, Redis and HTTP calls of the health checks, the HTTP one arriving at the upstream
   with a `traceparent` naming the client span;
+- a POST /v1/create_record with a `traceparent` header -> the server span -> the operation
+  span -> its INSERT;
 
 and one outbound HTTP call inside an operation span is that span's child.
 """
@@ -45,6 +47,8 @@ COMMAND_TRACE = "0af7651916cd43dd8448eb211c80319c"
 COMMAND_PARENT = "b7ad6b7169203331"
 HTTP_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 HTTP_PARENT = "00f067aa0ba902b7"
+API_TRACE = "5c2f1e4d3b2a19087f6e5d4c3b2a1908"
+API_PARENT = "1a2b3c4d5e6f7081"
 # version-trace id-parent id-flags (sampled; 03 when the node started the trace: random id)
 TRACEPARENT = re.compile(r"^00-(?P<trace>[0-9a-f]{32})-(?P<parent>[0-9a-f]{16})-0[13]$")
 
@@ -130,6 +134,20 @@ def traced(
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             report["health_status"] = response.status
+        report["api_correlation_id"] = str(uuid4())
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/create_record",
+            data=json.dumps(
+                {"correlation_id": report["api_correlation_id"], "key": "api", "data": {}}
+            ).encode(),
+            headers={
+                "traceparent": f"00-{API_TRACE}-{API_PARENT}-01",
+                "Content-Type": "application/json",
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            report["api_status"] = response.status
         out, _ = probe.communicate("done\n", timeout=60)
     finally:
         if probe.poll() is None:
@@ -285,6 +303,16 @@ def test_an_http_request_is_traced_to_its_outbound_calls(traced: Any) -> None:
     context = TRACEPARENT.match(received[0] or "")
     assert context is not None, received
     assert (context["trace"], context["parent"]) == (HTTP_TRACE, http_call["span_id"])
+
+
+def test_an_api_request_is_traced_to_its_operation_and_its_database_calls(traced: Any) -> None:
+    assert traced["api_status"] == 200
+    spans = spans_of(traced, API_TRACE)
+    server = one(spans, kind="SERVER", parent_id=API_PARENT)
+    assert server["name"] == "POST /v1/create_record"
+    operation = one(children(spans, server), name="operation create_record")
+    assert operation["attributes"]["onex.correlation_id"] == traced["api_correlation_id"]
+    assert "INSERT" in {s["name"] for s in children(spans, operation)}
 
 
 def test_an_outbound_call_inside_an_operation_is_its_child(traced: Any) -> None:
