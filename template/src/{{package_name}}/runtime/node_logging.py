@@ -27,6 +27,9 @@ from uuid import UUID
 
 from pydantic import JsonValue
 
+# Relative: this module is not rendered, so it cannot name the package.
+from . import tracing
+
 # Values of structured log fields.
 type LogValue = JsonValue
 
@@ -61,9 +64,10 @@ _PREBUILT = "onex_json_line"
 def current_trace_id() -> str | None:
     """The active trace's id for the `trace_id` field; None while no trace is active.
 
-    The one place a log line reads the trace id (tracing, when configured, replaces this body).
+    The one place a log line reads the trace id (runtime/tracing.py: the current span's, while
+    tracing is configured).
     """
-    return None
+    return tracing.current_trace_id()
 
 
 def json_line(

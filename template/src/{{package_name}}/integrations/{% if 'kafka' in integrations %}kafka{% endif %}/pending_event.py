@@ -1,7 +1,7 @@
 """One event waiting in the publisher's buffer, already serialised."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -15,9 +15,18 @@ class PendingEvent:
     event_type: str = ""
     attempts: int = 0
     last_error: str = ""
+    # The trace context of the operation that emitted it (runtime/tracing.py), sent as headers;
+    # a list, as aiokafka's compiled record builder accepts no other sequence.
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, envelope: object, topic: str, key: bytes | None) -> "PendingEvent":
+    def of(
+        cls,
+        envelope: object,
+        topic: str,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> "PendingEvent":
         """Serialise `envelope` (a Pydantic model, or anything json.dumps accepts)."""
         dump = getattr(envelope, "model_dump_json", None)
         text = dump() if callable(dump) else json.dumps(envelope, default=str)
@@ -27,4 +36,5 @@ class PendingEvent:
             value=str(text).encode(),
             event_id=str(getattr(envelope, "event_id", "")),
             event_type=str(getattr(envelope, "event_type", "")),
+            headers=headers if headers is not None else [],
         )
