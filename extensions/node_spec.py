@@ -35,6 +35,10 @@ _FRAMEWORK_NAMES = frozenset(
         "pydantic_settings", "pygments", "pytest", "pytest_asyncio", "redis", "referencing",
         "requests", "rpds", "ruamel", "ruff", "strictyaml", "tree_sitter", "tree_sitter_python",
         "tenacity", "typing_extensions", "typing_inspection", "tzdata", "urllib3", "yaml", "yarl",
+        # the HTTP API's, metrics' and tracing's dependencies (issue 9)
+        "google", "jsonschema_path", "lazy_object_proxy", "openapi_schema_validator",
+        "openapi_spec_validator", "opentelemetry", "pathable", "prometheus_client",
+        "rfc3339_validator", "six", "wrapt",
         # not installed, but the ONEX family, and the generator
         "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier",
     }

@@ -275,14 +275,13 @@ def test_a_command_is_traced_from_its_headers_to_its_published_events(traced: An
     send = one(spans, span_id=context["parent"])
     assert (send["kind"], send["parent_id"]) == ("PRODUCER", process["span_id"])
 
-    # Every log line of the operation carries its trace id.
+    # Every log line of the operation carries its trace id (both are top-level keys of every
+    # line, runtime/node_logging.py).
     lines = [
-        line
-        for line in traced["log_lines"]
-        if line["context"].get("correlation_id") == traced["correlation_id"]
+        line for line in traced["log_lines"] if line["correlation_id"] == traced["correlation_id"]
     ]
     assert lines
-    assert {line["context"].get("trace_id") for line in lines} == {COMMAND_TRACE}
+    assert {line["trace_id"] for line in lines} == {COMMAND_TRACE}
 
 
 def test_an_http_request_is_traced_to_its_outbound_calls(traced: Any) -> None:
