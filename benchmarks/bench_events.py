@@ -106,7 +106,7 @@ async def inner(args: argparse.Namespace) -> list[Row]:
     from bench_events_node.nodes.node_bench_events_node_compute.models.model_bench_events_node_input import (
         ModelBenchEventsNodeInput,
     )
-    from bench_events_node.nodes.node_bench_events_node_compute.operations import OPERATIONS
+    from bench_events_node.nodes.node_bench_events_node_compute.operation_routes import ROUTES
     from bench_events_node.runtime.node_logging import NodeLogger, configure_logging
     from bench_events_node.runtime.operation_context import OperationContext
 
@@ -217,7 +217,7 @@ async def inner(args: argparse.Namespace) -> list[Row]:
     node = NodeBenchEventsNodeCompute()
     await node.startup()
     request = ModelBenchEventsNodeInput()
-    function = OPERATIONS[request.operation]
+    function = ROUTES[request.operation]
     context = OperationContext(
         settings=node.settings,
         node_id=node.node_id,
