@@ -30,17 +30,14 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bench_commands_ledger"
 PREFIX = SERVICE.upper() + "_"
 TABLE = f"{SERVICE}_records"
@@ -49,38 +46,19 @@ PLAIN_TABLE = "plain_records"
 
 def outer(args: argparse.Namespace) -> int:
     """Services, project, .venv; then this file again, inside the project's .venv."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import project_spec, sync_environment
-    from copier import run_copy
-    from service_kafka import free_port, start_tansu, wait_for_port
-    from service_postgres import create_postgres_server
+    from bench_support import generated_project, kafka_broker, postgres_database, run_inner
+    from conftest import project_spec
 
-    work = Path(tempfile.mkdtemp(prefix="bench-commands-"))
-    project = work / SERVICE
-    run_copy(
-        str(ROOT),
-        project,
-        data={
-            "service_name": SERVICE,
-            "node_type": "effect",
-            "integrations": ["kafka", "postgres"],
-            "run_checks": False,
-        },
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-    )
-    python = sync_environment(project)
-    spec = project_spec(project)
-    postgres = create_postgres_server()
-    port = free_port()
-    broker = start_tansu(port)
-    try:
-        wait_for_port(port)
+    with (
+        generated_project(SERVICE, "effect", ["kafka", "postgres"]) as project,
+        kafka_broker() as bootstrap,
+        postgres_database("bench_commands") as database_url,
+    ):
+        spec = project_spec(project.path)
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
-            "DATABASE_URL": postgres.create_database("bench_commands"),  # its URL
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "DATABASE_URL": database_url,
             f"{PREFIX}KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses it (service_kafka.py)
             f"{PREFIX}HTTP_HOST": "127.0.0.1",
             f"{PREFIX}HTTP_PORT": "0",
@@ -88,16 +66,10 @@ def outer(args: argparse.Namespace) -> int:
             "BENCH_COMMAND_TOPIC": spec.command_topic,
             "BENCH_PACKAGE": spec.package_name,
         }
-        command = [str(python), __file__, "--inner"]
-        command += ["--commands", str(args.commands), "--rounds", str(args.rounds)]
-        command += ["--partitions", str(args.partitions)]
-        command += ["--profile-node", args.profile_node] if args.profile_node else []
-        return subprocess.run(command, cwd=project, env=env, check=False).returncode
-    finally:
-        broker.terminate()
-        broker.wait(timeout=10)
-        postgres.remove()
-        shutil.rmtree(work, ignore_errors=True)  # the generated project and its .venv
+        arguments = ["--commands", str(args.commands), "--rounds", str(args.rounds)]
+        arguments += ["--partitions", str(args.partitions)]
+        arguments += ["--profile-node", args.profile_node] if args.profile_node else []
+        return run_inner(project, __file__, arguments, env)
 
 
 def commands(count: int, marker: str) -> list[tuple[bytes, bytes]]:

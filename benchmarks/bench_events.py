@@ -29,16 +29,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bench_events_node"
 PREFIX = SERVICE.upper() + "_"
 
@@ -48,47 +43,19 @@ type Row = tuple[str, int, float, list[float]]
 
 def outer(args: argparse.Namespace) -> int:
     """Broker, project, .venv; then this file again, inside the project's .venv."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import sync_environment
-    from copier import run_copy
-    from service_kafka import free_port, start_tansu, wait_for_port
+    from bench_support import generated_project, kafka_broker, run_inner
 
-    work = Path(tempfile.mkdtemp(prefix="bench-events-"))
-    project = work / SERVICE
-    run_copy(
-        str(ROOT),
-        project,
-        data={
-            "service_name": SERVICE,
-            "node_type": "compute",
-            "integrations": ["kafka"],
-            "run_checks": False,
-        },
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-        vcs_ref="HEAD",  # this checkout as it is, not its latest release tag
-    )
-    python = sync_environment(project)
-    port = free_port()
-    broker = start_tansu(port)
-    try:
-        wait_for_port(port)
+    with generated_project(SERVICE, "compute", ["kafka"]) as project, kafka_broker() as bootstrap:
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             f"{PREFIX}KAFKA_ENABLE_IDEMPOTENCE": "false",
             # Room for every event of a run: an overflow would turn events into log lines.
             f"{PREFIX}KAFKA_BUFFER_LIMIT": str(2 * (args.events + 4 * args.calls)),
         }
-        command = [str(python), __file__, "--inner"]
-        command += ["--events", str(args.events), "--calls", str(args.calls)]
-        command += ["--rounds", str(args.rounds)] + (["--profile"] if args.profile else [])
-        return subprocess.run(command, cwd=project, env=env, check=False).returncode
-    finally:
-        broker.terminate()
-        broker.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)  # the generated project and its .venv
+        arguments = ["--events", str(args.events), "--calls", str(args.calls)]
+        arguments += ["--rounds", str(args.rounds)] + (["--profile"] if args.profile else [])
+        return run_inner(project, __file__, arguments, env)
 
 
 async def inner(args: argparse.Namespace) -> list[Row]:

@@ -23,15 +23,11 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bench_health_ledger"
 PREFIX = SERVICE.upper() + "_"
 MODES = (("cached (1.0 s)", "1.0"), ("uncached (0)", "0"))
@@ -39,55 +35,29 @@ MODES = (("cached (1.0 s)", "1.0"), ("uncached (0)", "0"))
 
 def outer(args: argparse.Namespace) -> int:
     """Services, project, .venv; then this file again, inside the project's .venv."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import project_spec, sync_environment
-    from copier import run_copy
-    from service_kafka import free_port, start_tansu, wait_for_port
-    from service_postgres import create_postgres_server
+    from bench_support import generated_project, kafka_broker, postgres_database, run_inner
+    from conftest import project_spec
 
-    work = Path(tempfile.mkdtemp(prefix="bench-health-"))
-    project = work / SERVICE
-    run_copy(
-        str(ROOT),
-        project,
-        data={
-            "service_name": SERVICE,
-            "node_type": "effect",
-            "integrations": ["kafka", "postgres"],
-            "run_checks": False,
-        },
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-    )
-    python = sync_environment(project)
-    spec = project_spec(project)
-    postgres = create_postgres_server()
-    port = free_port()
-    broker = start_tansu(port)
-    try:
-        wait_for_port(port)
+    with (
+        generated_project(SERVICE, "effect", ["kafka", "postgres"]) as project,
+        kafka_broker() as bootstrap,
+        postgres_database("bench_health") as database_url,
+    ):
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
-            "DATABASE_URL": postgres.create_database("bench_health"),
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "DATABASE_URL": database_url,
             f"{PREFIX}KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses it (service_kafka.py)
             f"{PREFIX}HTTP_HOST": "127.0.0.1",
             f"{PREFIX}HTTP_PORT": "0",
             # Room for every client connection: beyond the cap the oldest idle one is closed.
             f"{PREFIX}HTTP_MAX_CONNECTIONS": str(2 * args.concurrency),
             f"{PREFIX}LOG_LEVEL": "WARNING",
-            "BENCH_PACKAGE": spec.package_name,
+            "BENCH_PACKAGE": project_spec(project.path).package_name,
         }
-        command = [str(python), __file__, "--inner"]
-        command += ["--concurrency", str(args.concurrency), "--rounds", str(args.rounds)]
-        command += ["--fresh-connections"] if args.fresh_connections else []
-        return subprocess.run(command, cwd=project, env=env, check=False).returncode
-    finally:
-        broker.terminate()
-        broker.wait(timeout=10)
-        postgres.remove()
-        shutil.rmtree(work, ignore_errors=True)  # the generated project and its .venv
+        arguments = ["--concurrency", str(args.concurrency), "--rounds", str(args.rounds)]
+        arguments += ["--fresh-connections"] if args.fresh_connections else []
+        return run_inner(project, __file__, arguments, env)
 
 
 async def one_round(session: object, url: str, concurrency: int) -> list[tuple[float, int]]:

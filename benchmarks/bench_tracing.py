@@ -24,17 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import timeit
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bench_tracing_node"
 
 # (measurement, unit, median, (min, max) over rounds or None)
@@ -43,34 +38,13 @@ type Row = tuple[str, str, float, tuple[float, float] | None]
 
 def outer(args: argparse.Namespace) -> int:
     """Project and .venv; then this file again, inside the project's .venv."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import sync_environment
-    from copier import run_copy
+    from bench_support import generated_project, run_inner
 
-    work = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
-    project = work / SERVICE
-    try:
-        run_copy(
-            str(ROOT),
-            project,
-            data={
-                "service_name": SERVICE,
-                "node_type": "compute",
-                "integrations": ["kafka"],
-                "run_checks": False,
-            },
-            defaults=True,
-            unsafe=True,
-            quiet=True,
-            vcs_ref="HEAD",  # this checkout as it is, not its latest release tag
-        )
-        python = sync_environment(project)
+    with generated_project(SERVICE, "compute", ["kafka"]) as project:
         env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
-        command = [str(python), __file__, "--inner"]
-        command += ["--calls", str(args.calls), "--rounds", str(args.rounds)]
-        return subprocess.run(command, cwd=project, env=env, check=False).returncode
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        return run_inner(
+            project, __file__, ["--calls", str(args.calls), "--rounds", str(args.rounds)], env
+        )
 
 
 async def inner(args: argparse.Namespace) -> list[Row]:
