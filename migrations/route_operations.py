@@ -1,8 +1,9 @@
 """Give a project generated before 0.2.0 one handler module per operation, its code intact.
 
-Run by `copier update` as a versioned `before` migration (copier.yml `_migrations`), in the
-project, when the update crosses 0.2.0, the release that routes each operation to its own
-module in the node's handlers/ folder:
+Run by `copier update` as a `before` migration (copier.yml `_migrations`), in the project, on
+every update: it acts only on a node still on the layout before 0.2.0, the release that
+routes each operation to its own module in the node's handlers/ folder (so a project
+generated from an untagged commit, whose version Copier reads as 0.0.0.postN, is moved too):
 
     python route_operations.py
 
