@@ -480,13 +480,9 @@ def operations_error(operations: object) -> str:
         )
     seen: set[str] = set()
     for op in operations:
-        if err := identifier_error(op, "operation"):
+        if err := _operation_name_error(op, "operation"):
             return err
         assert isinstance(op, str)
-        if op in _BANNED_FUNCTION_NAMES:
-            return f"operation {op!r} is banned by onex validate; try e.g. {op}_order"
-        if op in _GENERATED_NAMES or hasattr(builtins, op):
-            return f"operation {_shown(op)} would shadow a name the generated code uses"
         if op in seen:
             return f"operation {_shown(op)} is listed twice"
         seen.add(op)
