@@ -312,6 +312,13 @@ class NodeSpec:
             return None
         return "redis" if self.redis else "memory"
 
+    def partial(self, name: str) -> list[str]:
+        """Where a template file's per-node-type body `name` lives, as candidates for Jinja's
+        `{% include %}` (which renders the first that exists): partials/<node_type>/<name>,
+        a path from the template root (partials/README.md). A variant's own body, when one
+        is added, goes before it in this list."""
+        return [f"partials/{self.node_type}/{name}"]
+
     # Deployment facts (Dockerfile, compose.yaml, .github/workflows/ci.yml, deploy/).
     @property
     def environment(self) -> tuple[EnvironmentVariable, ...]:

@@ -1244,3 +1244,21 @@ def test_operation_enum_is_named_from_the_stem() -> None:
     assert spec_for().operation_enum == "EnumOrdersOperation"
     spec = spec_for(service_name="order_book_reducer", node_type="reducer", operations=["fold"])
     assert spec.operation_enum == "EnumOrderBookOperation"
+
+
+def test_every_partial_a_template_includes_exists_for_every_node_type() -> None:
+    """A template names a per-type body with spec.partial('<name>'); each node type has it."""
+    names = {
+        match
+        for path in (TEMPLATE_ROOT / "template").rglob("*.jinja")
+        for match in re.findall(r"spec\.partial\('([^']+)'\)", path.read_text())
+    }
+    assert "handler_body.py.jinja" in names
+    for node_type in node_spec.NODE_TYPES:
+        spec = spec_for(
+            node_type=node_type, operations=list(node_spec.DEFAULT_OPERATIONS[node_type])
+        )
+        for name in sorted(names):
+            assert any((TEMPLATE_ROOT / candidate).is_file() for candidate in spec.partial(name)), (
+                f"{node_type}: no {spec.partial(name)}"
+            )
