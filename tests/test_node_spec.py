@@ -1265,3 +1265,44 @@ def test_every_partial_a_template_includes_exists_for_every_node_type() -> None:
             assert any((TEMPLATE_ROOT / candidate).is_file() for candidate in spec.partial(name)), (
                 f"{node_type}: no {spec.partial(name)}"
             )
+
+
+@pytest.mark.parametrize(
+    ("node_type", "integrations", "names"),
+    [
+        ("effect", [], ["log_publisher", "jsonl_records"]),
+        ("effect", ["postgres", "kafka"], ["postgres", "kafka", "postgres_records"]),
+        ("reducer", ["redis", "consul"], ["redis", "consul", "log_publisher", "redis_state"]),
+        ("reducer", ["http"], ["http", "log_publisher", "memory_state"]),
+        ("compute", list(node_spec.INTEGRATIONS), ["postgres", "redis", "http", "consul", "kafka"]),
+    ],
+)
+def test_resources_table_follows_the_answers(
+    node_type: str, integrations: list[str], names: list[str]
+) -> None:
+    spec = spec_for(
+        node_type=node_type,
+        operations=list(node_spec.DEFAULT_OPERATIONS[node_type]),
+        integrations=integrations,
+    )
+    assert [resource.name for resource in spec.resources] == names
+    modules = [module for module, _ in spec.resource_imports]
+    assert modules == sorted(set(modules))
+
+
+@pytest.mark.parametrize("resource", node_spec.RESOURCES, ids=lambda r: r.name)
+def test_each_resource_imports_what_it_builds(resource: node_spec.NodeResource) -> None:
+    """Every class or function a resource's __init__ statements name is imported."""
+    imported = {
+        name
+        for _, names in (*resource.imports, *node_spec.NODE_RESOURCES_IMPORTS)
+        for name in names
+    }
+    code = re.sub(r"#.*", "", resource.init)
+    called = set(re.findall(r"(?<![.\w])([A-Za-z_]\w*)\(", code)) | set(
+        re.findall(r"\b[A-Z][A-Z_]+\b", code)
+    )
+    assert called - {"self"} <= imported, sorted(called - imported)
+    assert resource.start in (None, "local", "external", "optional")
+    assert resource.health in (None, "local", "external", "optional")
+    assert f"self.{resource.attribute}" in resource.init
