@@ -1246,9 +1246,18 @@ def test_operation_enum_is_named_from_the_stem() -> None:
     assert spec.operation_enum == "EnumOrderBookOperation"
 
 
+def _renders_partial(spec: node_spec.NodeSpec, name: str) -> bool:
+    """Whether the file including `name` renders it for this spec (see its condition)."""
+    if name == "test_idempotency.py.jinja":  # tests/test_operations.py's include condition
+        return bool(spec.record_store or spec.state_store)
+    if name == "shared.py.jinja":  # handlers/shared.py exists for the non-effect types only
+        return spec.node_type != "effect"
+    return True
+
+
 def test_every_partial_a_template_includes_exists_for_every_node_type() -> None:
-    """A template names a per-type body with spec.partial('<name>'); each node type has it
-    (the idempotency tests: each node type that keeps records or state)."""
+    """A template names a per-type body with spec.partial('<name>'); each node type that
+    renders it has it."""
     names = {
         match
         for path in (TEMPLATE_ROOT / "template").rglob("*.jinja")
@@ -1260,7 +1269,7 @@ def test_every_partial_a_template_includes_exists_for_every_node_type() -> None:
             node_type=node_type, operations=list(node_spec.DEFAULT_OPERATIONS[node_type])
         )
         for name in sorted(names):
-            if name == "test_idempotency.py.jinja" and not (spec.record_store or spec.state_store):
+            if not _renders_partial(spec, name):
                 continue
             assert any((TEMPLATE_ROOT / candidate).is_file() for candidate in spec.partial(name)), (
                 f"{node_type}: no {spec.partial(name)}"
