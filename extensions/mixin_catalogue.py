@@ -140,11 +140,13 @@ MIXINS: tuple[MixinEntry, ...] = (
         "commands arrive through its Kafka consumer (integrations/kafka)",
     ),
     MixinEntry(
-        "MixinFailFast", "mixin_fail_fast", COMPOSED,
-        "custom composition adds it for fail_fast and strict_validation; not called: its "
-        "fail_fast() exits the process on any error (sys.exit), wrong for a service, and "
-        "requests are already validated by their pydantic models",
+        "MixinFailFast", "mixin_fail_fast", USED,
+        "custom composition adds it for fail_fast and strict_validation: the service calls "
+        "require_healthy_dependencies() after start-up, whose require_dependency() raises "
+        "DEPENDENCY_FAILED naming an unhealthy dependency, so it exits instead of serving "
+        "degraded; its fail_fast() decorator is not used (sys.exit on any error)",
         asked_by=("fail_fast", "strict_validation", "strict"),
+        proof="tests/test_fail_fast.py",
     ),
     MixinEntry(
         "MixinFSMExecution", "mixin_fsm_execution", REFUSED,

@@ -143,7 +143,7 @@ FEATURES: dict[str, str] = {
     "service_discovery": "integrations default to include consul",
     "custom_mixins": "Node<Type> plus explicit mixins instead of ModelService<Type>",
     "no_service_mode": "Node<Type> without MixinNodeService: same as custom_mixins",
-    "fail_fast": "adds MixinFailFast (needs custom_mixins or no_service_mode)",
+    "fail_fast": "adds MixinFailFast: no service while a dependency is unhealthy (custom_mixins)",
     "strict_validation": "same as fail_fast",
     "retry": "outbound PostgreSQL, Redis and HTTP calls retry transient errors with backoff",
     "circuit_breaker": "a circuit breaker per outbound dependency fails fast while it is down",

@@ -166,7 +166,7 @@ def test_decision_log_names_the_mixins_chosen_and_refused() -> None:
         features=["custom_mixins", "fail_fast", "redaction", "service_discovery", "retry"],
         integrations=["postgres", "consul"],
     )
-    assert log["MixinFailFast"][0] == "mixin composed"
+    assert log["MixinFailFast"][0] == "mixin used"
     assert log["MixinSensitiveFieldRedaction"] == (
         "mixin used",
         "feature 'redaction': " + CATALOGUE.BY_NAME["MixinSensitiveFieldRedaction"].how,

@@ -876,7 +876,7 @@ def test_decision_log_when_answers_override_the_requirements() -> None:
     assert [(d.topic, d.choice) for d in log[1:]] == [
         ("base_class", "NodeCompute"),
         ("mixin", "MixinHealthCheck, MixinMetrics"),
-        ("mixin composed", "MixinFailFast"),
+        ("mixin used", "MixinFailFast"),
         ("naming", "NodeOrdersCompute"),
         ("integration", "postgres not generated"),
         ("integration", "http"),
