@@ -223,6 +223,9 @@ def test_generated_project(copie: Any, answers: dict[str, Any]) -> None:
     if spec.redaction:  # the generated proof of MixinSensitiveFieldRedaction ran (test_mixins.py)
         redaction = [t for t in checks.passed if t.startswith("tests.test_payload_redaction.")]
         assert len(redaction) == (2 if spec.node_type == "effect" else 1), checks.passed
+    if "MixinFailFast" in spec.base.mixins:  # and MixinFailFast's (tests/test_mixins.py)
+        fail_fast = [t for t in checks.passed if t.startswith("tests.test_fail_fast.")]
+        assert len(fail_fast) == (3 if "postgres" in spec.integrations else 2), checks.passed
     assert_node_derives_from_spec(project, spec)
     assert_cli_handles_first_operation(project, spec)
 
