@@ -9,11 +9,15 @@ decision log instead of leaving the user to guess why a node got a base class or
 from __future__ import annotations
 
 import builtins
+import hashlib
+import importlib.util
 import keyword
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 
 NODE_TYPES: tuple[str, ...] = ("effect", "compute", "reducer", "orchestrator")
 INTEGRATIONS: tuple[str, ...] = ("postgres", "kafka", "redis", "http", "consul")
@@ -82,13 +86,38 @@ _INTEGRATION_KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 
 # fmt: on
-# Mixins the custom-composition path may add, with the module each lives in. Every entry is
-# checked against the pinned omnibase_core by tests/test_node_spec.py.
+
+
+def _load_mixin_catalogue() -> ModuleType:
+    """extensions/mixin_catalogue.py, loaded by path under a name made of its content.
+
+    Copier loads this file by path (onex_jinja.load_sibling), so the catalogue beside it is
+    not importable by name; and one Copier process renders two template versions on update,
+    so a fixed module name would hand the second version the first one's catalogue."""
+    path = Path(__file__).with_name("mixin_catalogue.py")
+    name = f"onex_template_mixin_catalogue_{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses need the module registered while it runs
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+# Every mixin omnibase_core ships, used or refused with the reason (issue 11 item 6).
+MIXIN_CATALOGUE = _load_mixin_catalogue()
+# Mixins the custom-composition path may add, with the module each lives in (from the
+# catalogue; tests/test_node_spec.py checks them against the pinned omnibase_core).
 MIXIN_MODULES: dict[str, str] = {
-    "MixinHealthCheck": "omnibase_core.mixins.mixin_health_check",
-    "MixinMetrics": "omnibase_core.mixins.mixin_metrics",
-    "MixinFailFast": "omnibase_core.mixins.mixin_fail_fast",
-    "MixinCaching": "omnibase_core.mixins.mixin_caching",
+    name: MIXIN_CATALOGUE.BY_NAME[name].import_path
+    for name in ("MixinHealthCheck", "MixinMetrics", "MixinFailFast", "MixinCaching")
 }
 # The node calls health and metrics APIs, so a custom composition always carries these two.
 _REQUIRED_MIXINS: tuple[str, ...] = ("MixinHealthCheck", "MixinMetrics")
@@ -114,23 +143,23 @@ FEATURES: dict[str, str] = {
     "service_discovery": "integrations default to include consul",
     "custom_mixins": "Node<Type> plus explicit mixins instead of ModelService<Type>",
     "no_service_mode": "Node<Type> without MixinNodeService: same as custom_mixins",
-    "fail_fast": "adds MixinFailFast (needs custom_mixins or no_service_mode)",
+    "fail_fast": "adds MixinFailFast: no service while a dependency is unhealthy (custom_mixins)",
     "strict_validation": "same as fail_fast",
     "retry": "outbound PostgreSQL, Redis and HTTP calls retry transient errors with backoff",
     "circuit_breaker": "a circuit breaker per outbound dependency fails fast while it is down",
     "state_machine": "reducers: a per-key state machine (default lifecycle, or the answer's)",
+    "redaction": "redacts sensitive fields of published events (MixinSensitiveFieldRedaction)",
 }
 # Feature words of the seeds (the CodeGenerationService's catalogue) that are refused, and
 # why; the questionnaire lists them as disabled choices showing the reason.
-_LATER = "not yet supported (issue 11)"
 REFUSED_FEATURES: dict[str, str] = {
     "resilience": "use retry and circuit_breaker",
     "fault_tolerance": "use retry and circuit_breaker",
     "cli": "the node's console script is its command line",
     "command_line": "the node's console script is its command line",
-    "canonical_yaml": _LATER,
-    "stamping": _LATER,
-    "hybrid_execution": _LATER,
+    "canonical_yaml": "core serializes ONEX metadata blocks only",
+    "stamping": "stamps source files (onex tooling), not node data",
+    "hybrid_execution": "MixinHybridExecution is not in core",
     "workflow": "give an orchestrator the workflow answer instead",
     "strict": "use fail_fast (adds MixinFailFast)",
     "database": "choose postgres in the integrations question",
@@ -223,6 +252,8 @@ class NodeSpec:
     workflow: tuple[WorkflowStep, ...] = field(default=())
     workflow_max_retries: int = 0
     workflow_timeout_ms: int = 120000
+    # Feature redaction: event payloads pass runtime/payload_redaction.py before publishing.
+    redaction: bool = False
 
     @property
     def workflow_compensations(self) -> tuple[str, ...]:
@@ -946,7 +977,9 @@ def select_base(node_type: str, features: Sequence[str]) -> BaseSelection:
         mixin = _FEATURE_MIXINS.get(feature)
         if mixin and mixin not in mixins:
             mixins.append(mixin)
-            decisions.append(Decision("mixin", mixin, f"feature '{feature}'"))
+            entry = MIXIN_CATALOGUE.BY_NAME[mixin]
+            reason = f"feature '{feature}': {entry.how}"
+            decisions.append(Decision(f"mixin {entry.status}", mixin, reason))
     return BaseSelection(
         base_class=f"Node{kind}",
         base_module=f"omnibase_core.nodes.node_{node_type}",
@@ -954,6 +987,29 @@ def select_base(node_type: str, features: Sequence[str]) -> BaseSelection:
         convenience_wrapper=False,
         decisions=tuple(decisions),
     )
+
+
+def mixin_decisions(
+    features: Sequence[str], operations: Sequence[str], base: BaseSelection
+) -> tuple[Decision, ...]:
+    """The catalogue's word for every mixin the features (or, as the seeds match them, the
+    words of the operations' names) ask for, beyond what select_base already composed: used,
+    composed but not called, refused, or not in core, each with its reason."""
+    words = [*features, *(word for op in operations for word in op.split("_"))]
+    decisions: list[Decision] = []
+    for entry in MIXIN_CATALOGUE.asking(words):
+        if entry.name in base.mixins:
+            continue  # select_base's own decision says why
+        word = next(w for w in words if w in entry.asked_by)
+        asked = f"feature '{word}'" if word in features else f"operation word '{word}'"
+        if isinstance(entry, MIXIN_CATALOGUE.AbsentMixin):
+            reason = f"not in omnibase_core {MIXIN_CATALOGUE.CORE_VERSION}; {entry.instead}"
+            decisions.append(Decision("mixin refused", entry.name, f"{asked}: {reason}"))
+        else:
+            # a COMPOSED mixin this node's class does not carry (e.g. caching on a wrapper)
+            topic = "mixin not used" if entry.status == "composed" else f"mixin {entry.status}"
+            decisions.append(Decision(topic, entry.name, f"{asked}: {entry.how}"))
+    return tuple(decisions)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1493,7 +1549,7 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
         shown = _shown(clash[0]) if clash else _shown(duplicates[0])
         raise SpecError(f"operation {shown} gives the node's completed topic twice; rename it")
     state_machine = _spec_state_machine(answers, node_type, stem, operations)
-    decisions = list(base.decisions)
+    decisions = [*base.decisions, *mixin_decisions(features, operations, base)]
     if state_machine is not None:
         decisions.append(_state_machine_decision(state_machine, answers))
     decisions.append(
@@ -1530,6 +1586,7 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
         guarded=guarded,
         state_machine=state_machine,
         **_workflow_fields(workflow, node_type, operations),
+        redaction="redaction" in features,
     )
 
 

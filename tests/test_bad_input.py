@@ -81,7 +81,8 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"features": ["caching", "stamping"]},
-        "Invalid choice for 'features': stamping: not yet supported (issue 11)",
+        "Invalid choice for 'features': stamping: stamps source files (onex tooling), "
+        "not node data",
     ),
     ({"features": ["retries"]}, "Invalid choice for 'features': 'retries' is not in"),
     (
@@ -304,7 +305,9 @@ def test_cli_refuses_a_prd_feature_with_its_reason(tmp_path: Path) -> None:
     assert completed.returncode == 1
     assert "Traceback" not in completed.stderr
     last = completed.stderr.strip().splitlines()[-1]
-    assert last.endswith("Invalid choice for 'features': stamping: not yet supported (issue 11)")
+    assert last.endswith(
+        "Invalid choice for 'features': stamping: stamps source files (onex tooling), not node data"
+    )
     assert not destination.exists()
 
 

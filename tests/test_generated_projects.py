@@ -48,7 +48,7 @@ MATRIX: list[Any] = [
         {
             "service_name": LONG_SERVICE,
             "node_type": "effect",
-            "features": ["custom_mixins", "fail_fast"],
+            "features": ["custom_mixins", "fail_fast", "redaction"],  # redaction: test_mixins.py
             "operations": [LONG_OPERATION, "list_orders"],  # read-only
             "integrations": ["postgres", "redis"],
         },
@@ -220,6 +220,12 @@ def test_generated_project(copie: Any, answers: dict[str, Any]) -> None:
     checks = run_checks(project, expected_skips=integration_tests(project))
     if spec.state_machine is not None:
         assert_state_machine_walked(checks.passed, spec.state_machine)
+    if spec.redaction:  # the generated proof of MixinSensitiveFieldRedaction ran (test_mixins.py)
+        redaction = [t for t in checks.passed if t.startswith("tests.test_payload_redaction.")]
+        assert len(redaction) == (2 if spec.node_type == "effect" else 1), checks.passed
+    if "MixinFailFast" in spec.base.mixins:  # and MixinFailFast's (tests/test_mixins.py)
+        fail_fast = [t for t in checks.passed if t.startswith("tests.test_fail_fast.")]
+        assert len(fail_fast) == (3 if "postgres" in spec.integrations else 2), checks.passed
     assert_node_derives_from_spec(project, spec)
     assert_cli_handles_first_operation(project, spec)
 

@@ -47,7 +47,7 @@ def test_script_drops_refused_features_and_says_so(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == [
         "[migrate] dropped feature 'retries': unknown to this version",
-        "[migrate] dropped feature 'stamping': not yet supported (issue 11)",
+        "[migrate] dropped feature 'stamping': stamps source files (onex tooling), not node data",
     ]
     text = answers_file.read_text()
     assert text.startswith(HEADER)

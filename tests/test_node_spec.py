@@ -72,6 +72,8 @@ SEED_FEATURE_WORDS = (
     "fail_fast", "retry", "resilience", "circuit_breaker", "fault_tolerance", "cli",
     "command_line", "state_machine", "canonical_yaml", "stamping", "hybrid_execution",
     "workflow", "strict_validation",
+    # the template's own: issue 11 item 6 (tests/test_mixins.py)
+    "redaction",
 )  # fmt: skip
 
 
@@ -110,6 +112,18 @@ def test_every_accepted_feature_changes_the_generated_node(feature: str) -> None
             assert (spec.resilience, spec.guarded) == ((feature,), ("postgres", "http"))
             assert [d.choice for d in spec.decisions if d.topic == "resilience"] == [feature]
         assert "outbound" in effect
+        return
+    if feature == "redaction":
+        # No class or integration: the spec's flag (runtime/payload_redaction.py and its
+        # generated test follow it) and the decision log's mixin.
+        for node_type in node_spec.NODE_TYPES:
+            answers = {"service_name": "orders", "node_type": node_type, "operations": ["get_x"]}
+            assert not node_spec.build_spec(answers).redaction
+            spec = node_spec.build_spec({**answers, "features": [feature]})
+            assert spec.redaction
+            used = [d.choice for d in spec.decisions if d.topic == "mixin used"]
+            assert used == ["MixinSensitiveFieldRedaction"]
+        assert "MixinSensitiveFieldRedaction" in effect
         return
     if feature == "state_machine":
         # No class or integration: a reducer gets the default lifecycle (contract + runtime).
@@ -169,7 +183,7 @@ def test_features_page_documents_the_catalogue() -> None:
             ["custom_mixins", "stamping", "strict"],
             ["custom_mixins"],
             [
-                "dropped feature 'stamping': not yet supported (issue 11)",
+                f"dropped feature 'stamping': {node_spec.REFUSED_FEATURES['stamping']}",
                 "dropped feature 'strict': use fail_fast (adds MixinFailFast)",
             ],
         ),
@@ -392,7 +406,11 @@ def test_base_decisions_explain_each_choice() -> None:
         Decision(
             "mixin", "MixinHealthCheck, MixinMetrics", "the node's health and metrics use them"
         ),
-        Decision("mixin", "MixinCaching", "feature 'caching'"),
+        Decision(
+            "mixin composed",
+            "MixinCaching",
+            "feature 'caching': " + node_spec.MIXIN_CATALOGUE.BY_NAME["MixinCaching"].how,
+        ),
     )
 
 
@@ -693,7 +711,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
         {"features": ["retries"]},
         "unknown feature 'retries'; the known ones are in docs/features.md",
     ),
-    ({"features": ["caching", "stamping"]}, "stamping: not yet supported (issue 11)"),
+    ({"features": ["caching", "stamping"]}, "stamping: stamps source files (onex tooling)"),
     ({"features": ["strict"]}, "strict: use fail_fast (adds MixinFailFast)"),
     ({"features": ["kafka"]}, "kafka: choose kafka in the integrations question"),
     (
@@ -822,6 +840,12 @@ def test_decision_log_when_answers_follow_the_requirements() -> None:
             "convenience wrapper (service, health, metrics mixins pre-composed); "
             "no feature asked for custom composition",
         ),
+        # the effect's wrapper has no MixinCaching (tests/test_mixins.py checks the reason)
+        Decision(
+            "mixin not used",
+            "MixinCaching",
+            "feature 'caching': " + node_spec.MIXIN_CATALOGUE.BY_NAME["MixinCaching"].how,
+        ),
         Decision(
             "naming",
             "NodeOrderStoreEffect",
@@ -852,7 +876,7 @@ def test_decision_log_when_answers_override_the_requirements() -> None:
     assert [(d.topic, d.choice) for d in log[1:]] == [
         ("base_class", "NodeCompute"),
         ("mixin", "MixinHealthCheck, MixinMetrics"),
-        ("mixin", "MixinFailFast"),
+        ("mixin used", "MixinFailFast"),
         ("naming", "NodeOrdersCompute"),
         ("integration", "postgres not generated"),
         ("integration", "http"),
@@ -984,7 +1008,7 @@ def test_every_message_fits_an_80_column_line() -> None:
         "would shadow a name the generated code uses",
         "is listed twice",
         "unknown feature",
-        "not yet supported",
+        "is not in core",
         "needs custom_mixins",
         "is not one of postgres",
         "must be a YAML list",

@@ -67,6 +67,12 @@ FEATURE_CATALOGUE_WITH_STATE_MACHINE = (
     "state_machine",
     *(word for word in RESILIENCE_CATALOGUE[12:] if word != "state_machine"),
 )
+# ... and since the mixin catalogue (issue 11 item 6): redaction added after state_machine.
+FEATURE_CATALOGUE_WITH_REDACTION = (
+    *FEATURE_CATALOGUE_WITH_STATE_MACHINE[:13],
+    "redaction",
+    *FEATURE_CATALOGUE_WITH_STATE_MACHINE[13:],
+)
 
 NOT_BLANK = (
     "{% if not business_description.strip() %}business_description must not be empty{% endif %}"
@@ -149,6 +155,18 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
     ("features", "choices", RESILIENCE_CATALOGUE, FEATURE_CATALOGUE_WITH_STATE_MACHINE): Accepted(
         "the same words; state_machine, refused before, was never recorded",
         old_answers=(["caching"],),
+    ),
+    # The mixin catalogue (issue 11 item 6): a new accepted word, redaction.
+    (
+        "features",
+        "choices",
+        FEATURE_CATALOGUE_WITH_STATE_MACHINE,
+        FEATURE_CATALOGUE_WITH_REDACTION,
+    ): (
+        Accepted(
+            "a word added, none removed: every answer recorded before is still a valid choice",
+            old_answers=(["caching", "custom_mixins", "fail_fast"],),
+        )
     ),
     # Further question changes go here, in history order.
 }
