@@ -177,7 +177,9 @@ async def raw_round(target: Target, concurrency: int, fresh: bool) -> list[tuple
         sent.append(time.perf_counter())
         answers.append(probe.ask())
     results = await asyncio.gather(*answers)
-    return [(answered - began, status) for began, (answered, status) in zip(sent, results)]
+    return [
+        (answered - began, status) for began, (answered, status) in zip(sent, results, strict=True)
+    ]
 
 
 async def aiohttp_round(target: Target, concurrency: int, fresh: bool) -> list[tuple[float, int]]:
@@ -235,6 +237,8 @@ async def measure(targets: list[Target], args: argparse.Namespace) -> None:
 
 def serve(label: str, python: str, settings: dict[str, str]) -> Target:
     env = {**os.environ, **{PREFIX + name: value for name, value in settings.items()}}
+    # A consumer group per node: one shared group would rebalance as each node joins.
+    env[f"{PREFIX}KAFKA_CONSUMER_GROUP"] = f"bench-health-{label}".replace(", ", "-")
     node = subprocess.Popen(
         [python, "-m", f"{os.environ['BENCH_PACKAGE']}.runtime.service_entry"],
         env=env,
