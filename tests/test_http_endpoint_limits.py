@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import project_answers, project_spec
+from conftest import node_class_path, project_answers, project_spec
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("default_project")]
 
@@ -217,3 +217,54 @@ def test_node_serves_on_asyncio_where_uvloop_is_not_importable(default_project: 
         "(None, 'asyncio')",
         "uvloop uvloop",
     ], result.stdout
+
+
+def test_health_cache_refreshes_ahead_without_making_a_call_wait(default_project: Path) -> None:
+    """Past half its period, a call to HealthCache is answered from the report it has while it
+    starts the next run of the node's checks (health-check mode) in the background: the
+    checks are held on a gate, so a call that waited for them would time out."""
+    module, class_name = node_class_path(default_project)
+    package = project_spec(default_project).package_name
+    probe = f"""
+import asyncio
+from {module} import {class_name}
+from {package}.runtime.health_endpoint import HealthCache
+from {package}.runtime.model_node_settings import ModelNodeSettings
+
+async def main() -> None:
+    node = {class_name}(settings=ModelNodeSettings(health_check_mode=True))
+    await node.startup()
+    gate, runs = asyncio.Event(), 0
+
+    async def check():
+        nonlocal runs
+        runs += 1
+        await gate.wait()
+        return await node.health_check_async()
+
+    cache = HealthCache(check, 2.0)
+    gate.set()
+    first = await cache.report()
+    gate.clear()
+    await asyncio.sleep(1.1)  # past half the period, within it
+    ahead = await asyncio.wait_for(cache.report(), 0.5)  # the gate is shut: must not wait
+    await asyncio.sleep(0)
+    print(runs, ahead == first)
+    gate.set()
+    await asyncio.sleep(0.1)
+    await cache.report()  # the run started ahead is the fresh report: no third run
+    print(runs)
+    await node.shutdown()
+
+asyncio.run(main())
+"""
+    result = subprocess.run(
+        [str(default_project / ".venv" / "bin" / "python"), "-c", probe],
+        cwd=default_project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == ["2 True", "2"], result.stdout
