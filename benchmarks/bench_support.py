@@ -28,7 +28,7 @@ class BenchProject:
 
 @contextlib.contextmanager
 def generated_project(
-    service: str, node_type: str, integrations: list[str]
+    service: str, node_type: str, integrations: list[str], vcs_ref: str = "HEAD"
 ) -> Iterator[BenchProject]:
     """`service` generated from this checkout as it is (HEAD, never its latest release tag,
     which copier would take otherwise), with its .venv; removed afterwards."""
@@ -50,7 +50,7 @@ def generated_project(
             defaults=True,
             unsafe=True,
             quiet=True,
-            vcs_ref="HEAD",
+            vcs_ref=vcs_ref,  # another commit or tag: an A/B against it
         )
         yield BenchProject(project, sync_environment(project))
     finally:

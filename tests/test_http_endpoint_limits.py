@@ -4,6 +4,9 @@ A default project's node is served with a 1,024-file limit (set in the child), t
 idle connections are opened and /health still answers; oversized headers get 431 and an
 oversized body 413; a slow-loris client is cut after the header timeout; a malformed request
 is one structured log line; and the log stays small (no flood of "Too many open files").
+GET and HEAD /health take the endpoint's light path (past the router): pipelined on one
+kept-alive connection with a routed GET /metrics, each is answered in order, HEAD without a
+body; and the node serves on uvloop, as its 'serving' line says.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import project_answers
+from conftest import node_class_path, project_answers, project_spec
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("default_project")]
 
@@ -153,7 +156,27 @@ def test_endpoint_survives_idle_floods_oversize_and_slow_loris(
     malformed = exchange(port, b"GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
     assert status_of(malformed) == 400
 
+    # The light path keeps HTTP/1.1: pipelined requests answered in order on one connection.
+    pipelined = exchange(
+        port,
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /health?from=probe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    answers = pipelined.split(b"HTTP/1.1 ")[1:]
+    assert [answer[:3] for answer in answers] == [b"200"] * 4, pipelined[:600]
+    health_get, health_head, metrics, health_query = answers
+    assert health_get.rstrip().endswith(b"}"), health_get
+    assert b'"status"' in health_get, health_get
+    assert b"content-length:" in health_head.lower(), health_head
+    assert health_head.endswith(b"\r\n\r\n"), health_head  # no body after HEAD's headers
+    assert b"text/plain; version=0.0.4" in metrics, metrics[:300]
+    assert b'"status"' in health_query, health_query
+
     text = log.read_text()
+    serving = [json.loads(line) for line in text.splitlines() if '"message": "serving"' in line]
+    assert [line["context"]["event_loop"] for line in serving] == ["uvloop"], text[-3000:]
     refused = [line for line in text.splitlines() if "http request refused" in line]
     assert len(refused) >= 1, text[-3000:]
     assert all(line.startswith("{") for line in refused), refused  # structured, one line each
@@ -161,3 +184,87 @@ def test_endpoint_survives_idle_floods_oversize_and_slow_loris(
     assert text.count("Too many open files") == 0, text[-3000:]
     assert len(text) < 200_000, len(text)
     print(f"\nhttp endpoint: node log {len(text)} bytes, slow client cut after {waited:.2f} s")
+
+
+def test_node_serves_on_asyncio_where_uvloop_is_not_importable(default_project: Path) -> None:
+    """uvloop is optional: blocked from import, the loop choice falls back to asyncio and
+    names the fallback (the 'serving' line's event_loop); EVENT_LOOP=asyncio never tries it."""
+    package = project_spec(default_project).package_name
+    probe = (
+        "import asyncio, sys\n"
+        "sys.modules['uvloop'] = None  # what an import of a missing package meets\n"
+        f"from {package}.runtime.service_entry import event_loop\n"
+        "factory, name = event_loop('uvloop')\n"
+        "print(factory is None, name)\n"
+        "print(event_loop('asyncio'))\n"
+        "del sys.modules['uvloop']\n"
+        "factory, name = event_loop('uvloop')\n"
+        "loop = factory()\n"
+        "print(type(loop).__module__, name)\n"
+        "loop.close()\n"
+    )
+    result = subprocess.run(
+        [str(default_project / ".venv" / "bin" / "python"), "-c", probe],
+        cwd=default_project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == [
+        "True asyncio (uvloop not importable)",
+        "(None, 'asyncio')",
+        "uvloop uvloop",
+    ], result.stdout
+
+
+def test_health_cache_refreshes_ahead_without_making_a_call_wait(default_project: Path) -> None:
+    """Past half its period, a call to HealthCache is answered from the report it has while it
+    starts the next run of the node's checks (health-check mode) in the background: the
+    checks are held on a gate, so a call that waited for them would time out."""
+    module, class_name = node_class_path(default_project)
+    package = project_spec(default_project).package_name
+    probe = f"""
+import asyncio
+from {module} import {class_name}
+from {package}.runtime.health_endpoint import HealthCache
+from {package}.runtime.model_node_settings import ModelNodeSettings
+
+async def main() -> None:
+    node = {class_name}(settings=ModelNodeSettings(health_check_mode=True))
+    await node.startup()
+    gate, runs = asyncio.Event(), 0
+
+    async def check():
+        nonlocal runs
+        runs += 1
+        await gate.wait()
+        return await node.health_check_async()
+
+    cache = HealthCache(check, 2.0)
+    gate.set()
+    first = await cache.report()
+    gate.clear()
+    await asyncio.sleep(1.1)  # past half the period, within it
+    ahead = await asyncio.wait_for(cache.report(), 0.5)  # the gate is shut: must not wait
+    await asyncio.sleep(0)
+    print(runs, ahead == first)
+    gate.set()
+    await asyncio.sleep(0.1)
+    await cache.report()  # the run started ahead is the fresh report: no third run
+    print(runs)
+    await node.shutdown()
+
+asyncio.run(main())
+"""
+    result = subprocess.run(
+        [str(default_project / ".venv" / "bin" / "python"), "-c", probe],
+        cwd=default_project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == ["2 True", "2"], result.stdout

@@ -7,8 +7,8 @@ session's tansu broker. Each error status of POST /v1/<operation> has a real cau
 body (400), a read of a key never stored (404), the database frozen with SIGSTOP while a read
 waits past the operation timeout (504) and the database stopped (503). /metrics is parsed with
 prometheus_client's parser and counted against the requests sent, /openapi.json is checked with
-openapi-spec-validator, and /health turns unhealthy within its cache period once PostgreSQL is
-down.
+openapi-spec-validator, and /health (GET and HEAD, the endpoint's light path) turns unhealthy
+within its cache period once PostgreSQL is down.
 """
 
 from __future__ import annotations
@@ -280,6 +280,10 @@ def test_api_metrics_openapi_and_health_of_a_served_node(
     while served.call("GET", "/health")[0] != 200:  # the frozen pool recovers
         assert time.monotonic() < deadline, served.call("GET", "/health")
         time.sleep(0.2)
+    # HEAD /health takes the light path as GET does: the same answer without its body.
+    status, head_headers, head_body = served.call("HEAD", "/health")
+    assert (status, head_body) == (200, b""), head_body
+    assert head_headers["Content-Type"].startswith("application/json"), head_headers
     served.postgres.stop()
     stopped = time.monotonic()
     while (health := served.call("GET", "/health"))[0] == 200:
