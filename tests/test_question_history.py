@@ -150,6 +150,11 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
         "the same words; state_machine, refused before, was never recorded",
         old_answers=(["caching"],),
     ),
+    # Template variants (issue 11 item 5): a new question, asked of every node type.
+    ("variant", "added", None, None): Accepted(
+        "answers recorded before it have none: on `copier update` its default is general "
+        "(the examples those projects were generated with), never one derived from their answers"
+    ),
     # Further question changes go here, in history order.
 }
 
