@@ -261,6 +261,10 @@ class NodeSpec:
                     return first.name, second.name
         return None
 
+    def variant_partial(self, template_file: str) -> str:
+        """The variant's partial replacing `template_file`'s body, or "" (extensions/variants.py)."""
+        return str(variants.partial(self.variant, template_file))
+
     def topic_for(self, event_type: str) -> str:
         for event in self.events:
             if event.event_type == event_type:

@@ -31,6 +31,9 @@ class Variant:
     words: tuple[str, ...] = ()  # domain words that choose it
     operations: tuple[str, ...] = ()  # the `operations` default; () keeps the type's
     workflow: Mapping[str, object] = field(default_factory=dict)  # orchestrators' default
+    # The template files whose body the variant replaces with its own partial,
+    # partials/variants/<name>/<file>.jinja (see partial()).
+    partials: tuple[str, ...] = ()
 
 
 # fmt: off
@@ -54,11 +57,15 @@ VARIANTS: dict[str, Variant] = {
         "ml", "compute", "inference from a small model file shipped in the package",
         words=("ml", "inference", "model", "models", "predict", "prediction", "classifier"),
         operations=("predict_score",),
+        partials=("handler.py", "model_input.py", "model_output.py", "shared.py",
+                  "test_operations.py"),
     ),
     "analytics": Variant(
         "analytics", "reducer", "windowed aggregation: ingest amounts, read daily totals",
         words=("analytics", "aggregation", "aggregations", "metrics", "reporting"),
         operations=("ingest_amount", "get_daily_total"),
+        partials=("handler.py", "model_input.py", "model_output.py", "shared_imports.py",
+                  "shared_helpers.py", "test_operations.py"),
     ),
     "workflow": Variant(
         "workflow", "orchestrator", "a saga: steps in dependency order, compensations on failure",
@@ -88,6 +95,14 @@ def _words(texts: Iterable[object]) -> list[str]:
                 words.append(word)
                 words.extend(part for part in word.split("_") if part and part != word)
     return words
+
+
+def partial(variant: str, template_file: str) -> str:
+    """The partial (path from the repository root) replacing `template_file`'s body for
+    `variant`, or "" when the variant keeps the node type's own body."""
+    if template_file in VARIANTS[variant].partials:
+        return f"partials/variants/{variant}/{template_file}.jinja"
+    return ""
 
 
 def variants_for(node_type: object) -> tuple[str, ...]:
@@ -128,7 +143,7 @@ def select_variant(
         hits = [w for w in domain_words if w in variant.words]
         if hits:
             return name, f"domain '{hits[0]}' on a {node_type} node"
-    return GENERAL, f"nothing in the answers points a {node_type} node at a variant"
+    return GENERAL, f"nothing in the answers points this {node_type} node at a variant"
 
 
 def variant_error(variant: object, node_type: object, integrations: object = None) -> str:
@@ -140,7 +155,7 @@ def variant_error(variant: object, node_type: object, integrations: object = Non
     fit = VARIANTS[variant].node_type
     if fit is not None and fit != node_type:
         others = ", ".join(variants_for(node_type))
-        return f"variant {variant!r} is for {fit} nodes; a {node_type} takes {others}"
+        return f"variant {variant!r} is for {fit} nodes; node_type {node_type} takes {others}"
     needed = VARIANTS[variant].integration
     if needed and isinstance(integrations, list | tuple) and needed not in integrations:
         return f"variant {variant!r} needs the {needed} integration; add it or choose general"

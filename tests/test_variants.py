@@ -15,7 +15,14 @@ from typing import Any
 
 import node_spec
 import pytest
-from conftest import TEMPLATE_ROOT, copier_choices, generate, integration_tests, run_checks
+from conftest import (
+    TEMPLATE_ROOT,
+    copier_choices,
+    generate,
+    integration_tests,
+    project_spec,
+    run_checks,
+)
 from node_spec import SpecError, build_spec
 
 variants = node_spec.variants
@@ -81,7 +88,12 @@ def test_each_variant_fits_exactly_its_node_type() -> None:
 @pytest.mark.parametrize(
     ("variant", "node_type", "integrations", "message"),
     [
-        ("ml", "effect", None, "variant 'ml' is for compute nodes; a effect takes general, "),
+        (
+            "ml",
+            "effect",
+            None,
+            "variant 'ml' is for compute nodes; node_type effect takes general, ",
+        ),
         ("analytics", "compute", None, "variant 'analytics' is for reducer nodes"),
         ("nonsense", "effect", None, "variant must be one of general, database, api, kafka"),
         ("database", "effect", ["http"], "variant 'database' needs the postgres integration"),
@@ -176,12 +188,45 @@ def test_the_variant_adds_the_integration_it_needs() -> None:
     assert variants.variant_integrations(["redis"], "general", order) == ["redis"]
 
 
+def test_every_partial_a_variant_names_exists_and_is_included() -> None:
+    """Each body a variant replaces is in partials/variants/<variant>/, and some template file
+    includes it through spec.variant_partial('<file>')."""
+    hooks = "\n".join(
+        path.read_text()
+        for path in (TEMPLATE_ROOT / "template").rglob("*.jinja")
+        if "variant_partial" in path.read_text()
+    )
+    named = 0
+    for name, variant in variants.VARIANTS.items():
+        for template_file in variant.partials:
+            assert (TEMPLATE_ROOT / variants.partial(name, template_file)).is_file()
+            assert f"spec.variant_partial('{template_file}')" in hooks, template_file
+            named += 1
+    assert named >= 10  # analytics and ml bring their own bodies
+    shipped = {p.parent.name for p in (TEMPLATE_ROOT / "partials" / "variants").glob("*/*")}
+    assert shipped == {n for n, v in variants.VARIANTS.items() if v.partials}
+
+
 # ---------------------------------------------------------------------------------------------
 # Generated projects
 # ---------------------------------------------------------------------------------------------
+# The variant the default run checks: it rotates with the commit (HEAD's sha mod 7).
+def _head_index() -> int:
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=TEMPLATE_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return int(sha, 16) % len(VARIANT_ANSWERS)
+
+
+SAMPLED = list(VARIANT_ANSWERS)[_head_index()]
+
+
 def test_every_variant_generates(copie: Any) -> None:
-    """Each variant copies (no checks), records its answer, and its decision log says so."""
+    """Each variant copies (no checks), records its answer, and its decision log says so;
+    but general, which the rest of the suite generates, and the one the sample checks."""
     for name, answers in VARIANT_ANSWERS.items():
+        if name in ("general", SAMPLED):
+            continue
         project = generate(copie, service_name=f"v_{name}", **answers)
         recorded = (project / ".copier-answers.yml").read_text()
         assert f"variant: {name}\n" in recorded, name
@@ -205,29 +250,42 @@ def test_a_misfit_answer_stops_the_copy_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "misfit").exists() or not any((tmp_path / "misfit").iterdir())
 
 
-def _head_index() -> int:
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=TEMPLATE_ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return int(sha, 16) % len(VARIANT_ANSWERS)
-
-
-SAMPLED = list(VARIANT_ANSWERS)[_head_index()]
-
-
-def _check_variant(copie: Any, name: str) -> None:
+def _check_variant(copie: Any, request: pytest.FixtureRequest, name: str) -> None:
+    """Generate the variant's project and run its checks, its integration tests against the
+    real service its variant needs (PostgreSQL, the HTTP upstream, tansu Kafka)."""
     project = generate(copie, service_name=f"checked_{name}", **VARIANT_ANSWERS[name])
-    run_checks(project, expected_skips=integration_tests(project))
+    prefix = project_spec(project).env_prefix
+    environment: dict[str, str] = {}
+    if name == "database":
+        postgres = request.getfixturevalue("postgres_server")
+        environment["DATABASE_URL"] = postgres.create_database(f"variant_{name}")
+    elif name == "api":
+        upstream = request.getfixturevalue("http_upstream")
+        environment[f"{prefix}HTTP_CLIENT_BASE_URL"] = upstream.base_url
+        environment[f"{prefix}HTTP_CLIENT_HEALTH_URL"] = "/health"
+    elif name == "kafka":
+        kafka = request.getfixturevalue("kafka_service")
+        environment["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap
+        environment[f"{prefix}KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # see service_kafka.py
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in environment.items():
+            patch.setenv(key, value)
+        skips = [] if environment else integration_tests(project)
+        run_checks(project, expected_skips=skips)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [SAMPLED], ids=lambda n: f"sample-{n}")
-def test_sampled_variant_passes_every_check(copie: Any, name: str) -> None:
-    _check_variant(copie, name)
+def test_sampled_variant_passes_every_check(
+    copie: Any, request: pytest.FixtureRequest, name: str
+) -> None:
+    _check_variant(copie, request, name)
 
 
 @pytest.mark.slow
 @pytest.mark.variants_full
 @pytest.mark.parametrize("name", list(VARIANT_ANSWERS))
-def test_every_variant_passes_every_check(copie: Any, name: str) -> None:
-    _check_variant(copie, name)
+def test_every_variant_passes_every_check(
+    copie: Any, request: pytest.FixtureRequest, name: str
+) -> None:
+    _check_variant(copie, request, name)
