@@ -46,8 +46,9 @@ VARIANTS: dict[str, Variant] = {
         integration="postgres", operations=("create_record", "get_record"),
     ),
     "api": Variant(
-        "api", "effect", "the effect examples, with the generated HTTP client in the context",
-        integration="http",
+        "api", "effect", "calls the upstream HTTP API through the generated client",
+        integration="http", operations=("fetch_resource", "submit_resource"),
+        partials=("handler.py", "model_input.py", "model_output.py", "test_operations.py"),
     ),
     "kafka": Variant(
         "kafka", "effect", "the effect examples, fed by and publishing to Kafka topics",
