@@ -271,6 +271,64 @@ class NodeSpec:
                 return event.topic
         raise KeyError(event_type)
 
+    # -----------------------------------------------------------------------------------------
+    # Facts the templates test, derived here once (issue 11 item 8). A template asks
+    # `spec.kafka`, never `'kafka' in integrations`, and names the operation enum and the
+    # store backends through these properties instead of rebuilding them.
+    # -----------------------------------------------------------------------------------------
+    @property
+    def operation_enum(self) -> str:
+        """Class name of the node's operation enum (enums/enum_<stem>_operation.py)."""
+        return f"Enum{pascal_case(self.stem)}Operation"
+
+    @property
+    def postgres(self) -> bool:
+        """PostgreSQL is a chosen integration."""
+        return "postgres" in self.integrations
+
+    @property
+    def kafka(self) -> bool:
+        """Kafka is a chosen integration."""
+        return "kafka" in self.integrations
+
+    @property
+    def redis(self) -> bool:
+        """Redis is a chosen integration."""
+        return "redis" in self.integrations
+
+    @property
+    def http(self) -> bool:
+        """The outbound HTTP client is a chosen integration."""
+        return "http" in self.integrations
+
+    @property
+    def consul(self) -> bool:
+        """Consul registration and discovery is a chosen integration."""
+        return "consul" in self.integrations
+
+    @property
+    def record_store(self) -> str | None:
+        """Where an effect keeps its records: 'postgres' with PostgreSQL, else 'jsonl' (a
+        local fsynced journal); None for the other node types, which keep no records."""
+        if self.node_type != "effect":
+            return None
+        return "postgres" if self.postgres else "jsonl"
+
+    @property
+    def state_store(self) -> str | None:
+        """Where a reducer keeps its state: 'redis' with Redis, else 'memory'; None for the
+        other node types, which keep no state."""
+        if self.node_type != "reducer":
+            return None
+        return "redis" if self.redis else "memory"
+
+    def partial(self, name: str) -> list[str]:
+        """Where a template file's per-node-type body `name` lives, as candidates for Jinja's
+        `{% include %}` (which renders the first that exists): partials/<node_type>/<name>,
+        a path from the template root (partials/README.md). A variant's own body, when one
+        is added, goes before it in this list."""
+        return [f"partials/{self.node_type}/{name}"]
+
     # Deployment facts (Dockerfile, compose.yaml, .github/workflows/ci.yml, deploy/).
     @property
     def environment(self) -> tuple[EnvironmentVariable, ...]:

@@ -1206,3 +1206,62 @@ def test_no_state_machine_unless_asked(node_type: str) -> None:
     assert spec_for(node_type=node_type, operations=operations).state_machine is None
     assert node_spec.state_machine_error({}) == ""
     assert node_spec.state_machine_error(None) == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts the templates read instead of recomputing them (issue 11 item 8)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("node_type", "integrations", "record_store", "state_store"),
+    [
+        ("effect", [], "jsonl", None),
+        ("effect", ["postgres", "redis"], "postgres", None),
+        ("reducer", [], None, "memory"),
+        ("reducer", ["postgres", "redis"], None, "redis"),
+        ("compute", ["postgres", "redis"], None, None),
+        ("orchestrator", ["postgres", "redis"], None, None),
+    ],
+)
+def test_store_backends(
+    node_type: str, integrations: list[str], record_store: str | None, state_store: str | None
+) -> None:
+    spec = spec_for(
+        node_type=node_type,
+        operations=list(node_spec.DEFAULT_OPERATIONS[node_type]),
+        integrations=integrations,
+    )
+    assert (spec.record_store, spec.state_store) == (record_store, state_store)
+
+
+def test_integration_flags_follow_the_answer() -> None:
+    for chosen in ([], ["kafka"], ["redis", "consul"], list(node_spec.INTEGRATIONS)):
+        spec = spec_for(integrations=chosen)
+        flags = {name: getattr(spec, name) for name in node_spec.INTEGRATIONS}
+        assert flags == {name: name in chosen for name in node_spec.INTEGRATIONS}
+
+
+def test_operation_enum_is_named_from_the_stem() -> None:
+    assert spec_for().operation_enum == "EnumOrdersOperation"
+    spec = spec_for(service_name="order_book_reducer", node_type="reducer", operations=["fold"])
+    assert spec.operation_enum == "EnumOrderBookOperation"
+
+
+def test_every_partial_a_template_includes_exists_for_every_node_type() -> None:
+    """A template names a per-type body with spec.partial('<name>'); each node type has it
+    (the idempotency tests: each node type that keeps records or state)."""
+    names = {
+        match
+        for path in (TEMPLATE_ROOT / "template").rglob("*.jinja")
+        for match in re.findall(r"spec\.partial\('([^']+)'\)", path.read_text())
+    }
+    assert "handler_body.py.jinja" in names
+    for node_type in node_spec.NODE_TYPES:
+        spec = spec_for(
+            node_type=node_type, operations=list(node_spec.DEFAULT_OPERATIONS[node_type])
+        )
+        for name in sorted(names):
+            if name == "test_idempotency.py.jinja" and not (spec.record_store or spec.state_store):
+                continue
+            assert any((TEMPLATE_ROOT / candidate).is_file() for candidate in spec.partial(name)), (
+                f"{node_type}: no {spec.partial(name)}"
+            )
