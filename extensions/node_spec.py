@@ -1459,7 +1459,8 @@ def _spec_variant(
     assert isinstance(variant, str)
     # The variant's example bodies are written for its operations; a workflow variant's are
     # the steps of its default graph, which a workflow answer may replace.
-    if not variants.fits_operations(variant, operations):
+    # A workflow variant's examples are its default graph, which a workflow answer may replace.
+    if not variants.variant_workflow(variant) and not variants.fits_operations(variant, operations):
         examples = variants.variant_operations(variant)
         missing = [op for op in examples if op not in operations]
         raise SpecError(

@@ -112,10 +112,9 @@ def variants_for(node_type: object) -> tuple[str, ...]:
 
 
 def fits_operations(variant: str, operations: Iterable[object] | None) -> bool:
-    """Whether given operations (None: not given yet) hold the variant's examples. A workflow
-    variant's examples are its default graph's steps, which a workflow answer may replace."""
+    """Whether given operations (None: not given yet) hold the variant's examples."""
     found = VARIANTS[variant]
-    if operations is None or found.workflow:
+    if operations is None:
         return True
     given = set(operations)
     return all(op in given for op in found.operations)
@@ -132,7 +131,8 @@ def select_variant(
 
     A variant whose examples the given operations lack is passed over, and so is every
     variant of a reducer with a state machine (the variants keep their own state): an answer
-    file written before variants existed generates what it did then."""
+    file written before variants existed (a PRD's, or the one `copier update` replays, whose
+    recorded operations Copier hands to this default) keeps the examples it was made with."""
     chosen = [i for i in integrations if isinstance(i, str)]
     domain_words = _words([domain])
     for name in variants_for(node_type):
