@@ -76,6 +76,30 @@ def test_selection_table(
     assert why  # the decision log shows it
 
 
+@pytest.mark.parametrize(
+    ("node_type", "domain", "integrations", "operations", "expected"),
+    [
+        # recorded before variants existed (copier update replays them): examples kept
+        ("reducer", "sales analytics", [], ["aggregate_values"], "general"),
+        ("orchestrator", "order workflow", [], ["fulfil_request"], "general"),
+        ("compute", "churn model", [], ["normalize_values"], "general"),
+        ("effect", "", ["http"], ["create_record", "get_record"], "general"),
+        # ... the database variant's examples are the effect's, on PostgreSQL
+        ("effect", "", ["postgres"], ["create_record", "get_record"], "database"),
+        # operations holding the variant's examples keep it
+        ("reducer", "analytics", [], ["ingest_amount", "get_daily_total", "x"], "analytics"),
+    ],
+)
+def test_given_operations_without_the_examples_pass_a_variant_over(
+    node_type: str, domain: str, integrations: list[str], operations: list[str], expected: str
+) -> None:
+    assert variants.select_variant(node_type, domain, integrations, operations)[0] == expected
+
+
+def test_a_reducer_with_a_state_machine_keeps_general() -> None:
+    assert variants.select_variant("reducer", "analytics", [], None, True)[0] == "general"
+
+
 def test_each_variant_fits_exactly_its_node_type() -> None:
     for node_type in node_spec.NODE_TYPES:
         fitting = variants.variants_for(node_type)
