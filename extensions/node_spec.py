@@ -322,6 +322,26 @@ class NodeSpec:
             return None
         return "redis" if self.redis else "memory"
 
+    @property
+    def resources(self) -> tuple[NodeResource, ...]:
+        """What runtime/node_resources.py holds for these answers, in RESOURCES order: the
+        chosen integrations' clients, the event publisher, the record or state store."""
+        chosen = {name for name in self.integrations if name != "kafka"}
+        chosen.add("kafka" if self.kafka else "log_publisher")
+        if self.record_store:
+            chosen.add(f"{self.record_store}_records")
+        if self.state_store:
+            chosen.add(f"{self.state_store}_state")
+        return tuple(resource for resource in RESOURCES if resource.name in chosen)
+
+    @property
+    def resource_imports(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """runtime/node_resources.py's imports from the package, sorted by module, once each."""
+        imports = dict(NODE_RESOURCES_IMPORTS)
+        for resource in self.resources:
+            imports.update(resource.imports)
+        return tuple(sorted(imports.items()))
+
     def partial(self, name: str) -> list[str]:
         """Where a template file's per-node-type body `name` lives, as candidates for Jinja's
         `{% include %}` (which renders the first that exists): partials/<node_type>/<name>,
@@ -944,6 +964,160 @@ def select_base(node_type: str, features: Sequence[str]) -> BaseSelection:
         convenience_wrapper=False,
         decisions=tuple(decisions),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The resources runtime/node_resources.py opens, closes and health-checks (issue 11 item 8)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NodeResource:
+    """One thing NodeResources holds: its imports, how __init__ builds it, and where the node's
+    start-up, shutdown and health checks call it. `start` and `health` are "local" (always,
+    before the others), "external" (a server: not in health-check mode), "optional" (the
+    attribute may be None: called when it is not) or None (never called)."""
+
+    name: str
+    attribute: str  # NodeResources.<attribute>
+    imports: tuple[tuple[str, tuple[str, ...]], ...]  # (module under the package, names)
+    init: str  # the statements of NodeResources.__init__ that build it, unindented
+    start: str | None = None
+    stop: bool = False  # stopped by close(), in reverse order of the table
+    health: str | None = None
+    guarded: bool = False  # wrapped in a Resilience: breaker state in health and metrics
+
+
+_RESILIENCE_IMPORT = ("runtime.resilience", ("Resilience",))
+# In NodeResources.__init__ order: clients, the event publisher, then the stores built on them.
+RESOURCES: tuple[NodeResource, ...] = (
+    NodeResource(
+        name="postgres",
+        attribute="db",
+        imports=(
+            ("integrations.postgres.model_postgres_settings", ("ModelPostgresSettings",)),
+            ("integrations.postgres.postgres_pool", ("PostgresPool",)),
+            _RESILIENCE_IMPORT,
+        ),
+        init="""self.db = PostgresPool(
+    ModelPostgresSettings(), log, Resilience.for_dependency("postgres", settings, log)
+)""",
+        start="external",
+        stop=True,
+        health="external",
+        guarded=True,
+    ),
+    NodeResource(
+        name="redis",
+        attribute="cache",
+        imports=(
+            ("integrations.redis.model_redis_settings", ("ModelRedisSettings",)),
+            ("integrations.redis.redis_cache", ("RedisCache",)),
+            _RESILIENCE_IMPORT,
+        ),
+        init="""self.cache = RedisCache(
+    ModelRedisSettings(), log, Resilience.for_dependency("redis", settings, log)
+)""",
+        start="external",
+        stop=True,
+        health="external",
+        guarded=True,
+    ),
+    NodeResource(
+        name="http",
+        attribute="http",
+        imports=(
+            ("integrations.http.http_client", ("HttpClient", "http_retry_policy")),
+            ("integrations.http.model_http_settings", ("ModelHttpSettings",)),
+            _RESILIENCE_IMPORT,
+        ),
+        init="""http_settings = ModelHttpSettings()
+self.http = HttpClient(
+    http_settings,
+    log,
+    Resilience.for_dependency(
+        "http", settings, log, retry=http_retry_policy(http_settings)
+    ),
+)""",
+        start="external",
+        stop=True,
+        health="external",
+        guarded=True,
+    ),
+    NodeResource(
+        name="consul",
+        attribute="discovery",
+        imports=(
+            ("integrations.consul.consul_registry", ("ConsulRegistry",)),
+            ("integrations.consul.model_consul_settings", ("ModelConsulSettings",)),
+        ),
+        init="self.discovery = ConsulRegistry(ModelConsulSettings(), log)",
+        start="external",
+        stop=True,
+        health="external",
+    ),
+    # The event publisher: Kafka's when chosen (closed last, by close_publisher()), else logs.
+    NodeResource(
+        name="kafka",
+        attribute="_kafka",
+        imports=(
+            ("integrations.kafka.kafka_event_publisher", ("KafkaEventPublisher",)),
+            ("integrations.kafka.model_kafka_settings", ("ModelKafkaSettings",)),
+        ),
+        init="""# An injected bus (RuntimeLocal's, a test's) wins; health-check mode never dials Kafka.
+self._kafka = (
+    KafkaEventPublisher(ModelKafkaSettings(), log)
+    if event_bus is None and not settings.health_check_mode
+    else None
+)
+self.publisher: ProtocolEventPublisher = (
+    event_bus if event_bus is not None else self._kafka or LogEventPublisher(log)
+)""",
+        start="optional",
+        health="optional",
+    ),
+    NodeResource(
+        name="log_publisher",
+        attribute="publisher",
+        imports=(),
+        init="""self.publisher: ProtocolEventPublisher = (
+    event_bus if event_bus is not None else LogEventPublisher(log)
+)""",
+    ),
+    # Stores (spec.record_store / spec.state_store pick one of each kind).
+    NodeResource(
+        name="postgres_records",
+        attribute="records",
+        imports=(("stores.postgres_record_store", ("PostgresRecordStore",)),),
+        init="self.records = PostgresRecordStore(self.db)",
+        start="external",
+    ),
+    NodeResource(
+        name="jsonl_records",
+        attribute="records",
+        imports=(("stores.jsonl_record_store", ("RECORDS_FILE", "JsonlRecordStore")),),
+        init="self.records = JsonlRecordStore(settings.data_dir / RECORDS_FILE)",
+        start="local",
+        health="local",
+    ),
+    NodeResource(
+        name="redis_state",
+        attribute="state",
+        imports=(("stores.redis_state_store", ("RedisStateStore",)),),
+        init="self.state = RedisStateStore(self.cache)",
+    ),
+    NodeResource(
+        name="memory_state",
+        attribute="state",
+        imports=(("stores.memory_state_store", ("MemoryStateStore",)),),
+        init="self.state = MemoryStateStore()",
+    ),
+)
+# What node_resources.py imports whatever the resources are.
+NODE_RESOURCES_IMPORTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("events.log_event_publisher", ("LogEventPublisher",)),
+    ("protocols.protocol_event_publisher", ("ProtocolEventPublisher",)),
+    ("runtime.model_node_settings", ("ModelNodeSettings",)),
+    ("runtime.node_logging", ("NodeLogger",)),
+)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -65,8 +65,8 @@ VARIANTS: dict[str, Variant] = {
         "analytics", "reducer", "windowed aggregation: ingest amounts, read daily totals",
         words=("analytics", "aggregation", "aggregations", "metrics", "reporting"),
         operations=("ingest_amount", "get_daily_total"),
-        partials=("handler.py", "model_input.py", "model_output.py", "shared_imports.py",
-                  "shared_helpers.py", "test_operations.py"),
+        partials=("handler.py", "model_input.py", "model_output.py", "shared.py",
+                  "test_operations.py"),
     ),
     "workflow": Variant(
         "workflow", "orchestrator", "a saga: steps in dependency order, compensations on failure",

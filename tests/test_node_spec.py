@@ -1246,9 +1246,18 @@ def test_operation_enum_is_named_from_the_stem() -> None:
     assert spec.operation_enum == "EnumOrderBookOperation"
 
 
+def _renders_partial(spec: node_spec.NodeSpec, name: str) -> bool:
+    """Whether the file including `name` renders it for this spec (see its condition)."""
+    if name == "test_idempotency.py.jinja":  # tests/test_operations.py's include condition
+        return bool(spec.record_store or spec.state_store)
+    if name == "shared.py.jinja":  # handlers/shared.py exists for the non-effect types only
+        return spec.node_type != "effect"
+    return True
+
+
 def test_every_partial_a_template_includes_exists_for_every_node_type() -> None:
-    """A template names a per-type body with spec.partial('<name>'); each node type has it
-    (the idempotency tests: each node type that keeps records or state)."""
+    """A template names a per-type body with spec.partial('<name>'); each node type that
+    renders it has it."""
     names = {
         match
         for path in (TEMPLATE_ROOT / "template").rglob("*.jinja")
@@ -1260,8 +1269,49 @@ def test_every_partial_a_template_includes_exists_for_every_node_type() -> None:
             node_type=node_type, operations=list(node_spec.DEFAULT_OPERATIONS[node_type])
         )
         for name in sorted(names):
-            if name == "test_idempotency.py.jinja" and not (spec.record_store or spec.state_store):
+            if not _renders_partial(spec, name):
                 continue
             assert any((TEMPLATE_ROOT / candidate).is_file() for candidate in spec.partial(name)), (
                 f"{node_type}: no {spec.partial(name)}"
             )
+
+
+@pytest.mark.parametrize(
+    ("node_type", "integrations", "names"),
+    [
+        ("effect", [], ["log_publisher", "jsonl_records"]),
+        ("effect", ["postgres", "kafka"], ["postgres", "kafka", "postgres_records"]),
+        ("reducer", ["redis", "consul"], ["redis", "consul", "log_publisher", "redis_state"]),
+        ("reducer", ["http"], ["http", "log_publisher", "memory_state"]),
+        ("compute", list(node_spec.INTEGRATIONS), ["postgres", "redis", "http", "consul", "kafka"]),
+    ],
+)
+def test_resources_table_follows_the_answers(
+    node_type: str, integrations: list[str], names: list[str]
+) -> None:
+    spec = spec_for(
+        node_type=node_type,
+        operations=list(node_spec.DEFAULT_OPERATIONS[node_type]),
+        integrations=integrations,
+    )
+    assert [resource.name for resource in spec.resources] == names
+    modules = [module for module, _ in spec.resource_imports]
+    assert modules == sorted(set(modules))
+
+
+@pytest.mark.parametrize("resource", node_spec.RESOURCES, ids=lambda r: r.name)
+def test_each_resource_imports_what_it_builds(resource: node_spec.NodeResource) -> None:
+    """Every class or function a resource's __init__ statements name is imported."""
+    imported = {
+        name
+        for _, names in (*resource.imports, *node_spec.NODE_RESOURCES_IMPORTS)
+        for name in names
+    }
+    code = re.sub(r"#.*", "", resource.init)
+    called = set(re.findall(r"(?<![.\w])([A-Za-z_]\w*)\(", code)) | set(
+        re.findall(r"\b[A-Z][A-Z_]+\b", code)
+    )
+    assert called - {"self"} <= imported, sorted(called - imported)
+    assert resource.start in (None, "local", "external", "optional")
+    assert resource.health in (None, "local", "external", "optional")
+    assert f"self.{resource.attribute}" in resource.init
