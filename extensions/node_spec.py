@@ -254,6 +254,8 @@ class NodeSpec:
     workflow_timeout_ms: int = 120000
     # Feature redaction: event payloads pass runtime/payload_redaction.py before publishing.
     redaction: bool = False
+    # The template variant (extensions/variants.py): which example bodies the node starts with.
+    variant: str = "general"
 
     @property
     def workflow_compensations(self) -> tuple[str, ...]:
@@ -285,6 +287,10 @@ class NodeSpec:
                 if first.name not in self.workflow_ancestors(second.name):
                     return first.name, second.name
         return None
+
+    def variant_partial(self, template_file: str) -> str:
+        """The variant's partial replacing `template_file`'s body, or "" (extensions/variants.py)."""
+        return str(variants.partial(self.variant, template_file))
 
     def topic_for(self, event_type: str) -> str:
         for event in self.events:
@@ -1469,13 +1475,18 @@ def wanted_state_machine(raw: object, features: object) -> object:
     return None
 
 
-def default_operations(node_type: object, state_machine: object, features: object) -> list[str]:
-    """The `operations` question's default: a state machine's triggers, else the type's."""
+def default_operations(
+    node_type: object, state_machine: object, features: object, variant: object = None
+) -> list[str]:
+    """The `operations` question's default: a state machine's triggers, else the variant's
+    examples, else the type's."""
     wanted = wanted_state_machine(state_machine, features)
     if node_type == "reducer" and wanted is not None:
         machine = parse_state_machine(wanted)
         if isinstance(machine, StateMachine):
             return list(machine.triggers)
+    if from_variant := variants.variant_operations(variant):
+        return from_variant
     return list(DEFAULT_OPERATIONS.get(str(node_type), ["transform_values"]))
 
 
@@ -1549,6 +1560,7 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
         shown = _shown(clash[0]) if clash else _shown(duplicates[0])
         raise SpecError(f"operation {shown} gives the node's completed topic twice; rename it")
     state_machine = _spec_state_machine(answers, node_type, stem, operations)
+    variant = _spec_variant(answers, node_type, integrations, operations, state_machine)
     decisions = [*base.decisions, *mixin_decisions(features, operations, base)]
     if state_machine is not None:
         decisions.append(_state_machine_decision(state_machine, answers))
@@ -1587,6 +1599,7 @@ def build_spec(answers: Mapping[str, object]) -> NodeSpec:
         state_machine=state_machine,
         **_workflow_fields(workflow, node_type, operations),
         redaction="redaction" in features,
+        variant=variant,
     )
 
 
@@ -1631,6 +1644,79 @@ def _workflow_fields(
         "workflow_max_retries": int(rules.get("max_retries", NodeSpec.workflow_max_retries)),
         "workflow_timeout_ms": int(rules.get("timeout_ms", NodeSpec.workflow_timeout_ms)),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Template variants (extensions/variants.py holds the table and the selection)
+# ---------------------------------------------------------------------------------------------
+def _load_variants() -> ModuleType:
+    """extensions/variants.py, from beside this file: Copier loads the extensions by path, so
+    a plain import would not find it. Keyed by its content, as onex_jinja.load_sibling keys
+    this module, so two template versions rendered in one process keep their own tables."""
+    path = Path(__file__).with_name("variants.py")
+    name = f"onex_template_variants_{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    if name not in sys.modules:
+        loader_spec = importlib.util.spec_from_file_location(name, path)
+        assert loader_spec is not None
+        assert loader_spec.loader is not None
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[name] = module  # its dataclasses need the module registered
+        try:
+            loader_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
+variants = _load_variants()
+
+
+def _spec_variant(
+    answers: Mapping[str, object],
+    node_type: str,
+    integrations: Sequence[str],
+    operations: Sequence[str],
+    state_machine: StateMachine | None,
+) -> str:
+    """The validated `variant` answer (general when absent); SpecError when it cannot fit."""
+    variant = answers.get("variant") or variants.GENERAL
+    if err := variants.variant_error(variant, node_type, list(integrations)):
+        raise SpecError(err)
+    assert isinstance(variant, str)
+    # The variant's example bodies are written for its operations; a workflow variant's are
+    # the steps of its default graph, which a workflow answer may replace.
+    # A workflow variant's examples are its default graph, which a workflow answer may replace.
+    if not variants.variant_workflow(variant) and not variants.fits_operations(variant, operations):
+        examples = variants.variant_operations(variant)
+        missing = [op for op in examples if op not in operations]
+        raise SpecError(
+            f"variant {variant!r} needs its operations {', '.join(examples)}; "
+            f"{_shown(missing[0])} is missing (add it, or choose general)"
+        )
+    if variant != variants.GENERAL and state_machine is not None:
+        raise SpecError(
+            f"variant {variant!r} keeps its own state; drop state_machine or choose general"
+        )
+    return variant
+
+
+def _variant_decision(spec: NodeSpec, answers: Mapping[str, object]) -> Decision:
+    summary = variants.VARIANTS[spec.variant].summary
+    suggested, why = variants.select_variant(
+        spec.node_type,
+        answers.get("domain"),
+        spec.integrations,
+        spec.operations,
+        spec.state_machine is not None,
+    )
+    if spec.variant == suggested:
+        return Decision("variant", spec.variant, f"{why}: {summary}")
+    return Decision(
+        "variant",
+        spec.variant,
+        f"answered explicitly ({summary}); the requirements suggested {suggested} ({why})",
+    )
 
 
 def decision_log(spec: NodeSpec, answers: Mapping[str, object]) -> tuple[Decision, ...]:
@@ -1681,7 +1767,10 @@ def decision_log(spec: NodeSpec, answers: Mapping[str, object]) -> tuple[Decisio
                 "no keyword in the domain, operations, features or dependencies asks for one",
             )
         )
-    return (node_type, *spec.decisions, *integrations)
+    # The variant, when answered (Copier always records one; answers from before variants
+    # existed have none, and mean general).
+    variant = (_variant_decision(spec, answers),) if answers.get("variant") else ()
+    return (node_type, *variant, *spec.decisions, *integrations)
 
 
 # fmt: off

@@ -99,7 +99,9 @@ def _check_workflow_operations(operations: object, workflow: object) -> str:
     return str(node_spec.workflow_operations_error(operations, workflow))
 
 
-def _default_operations(node_type: object, state_machine: object, features: object) -> list[str]:
+def _default_operations(
+    node_type: object, state_machine: object, features: object, variant: object = None
+) -> list[str]:
     # Rendered before the features question is asked: an answer given with -d or --data-file is
     # then still the raw YAML text Copier will parse for the multiselect.
     if isinstance(features, str):
@@ -107,7 +109,49 @@ def _default_operations(node_type: object, state_machine: object, features: obje
             features = yaml.safe_load(features)
         except yaml.YAMLError:
             features = []
-    return list(node_spec.default_operations(node_type, state_machine, features))
+    return list(node_spec.default_operations(node_type, state_machine, features, variant))
+
+
+# Template variants: extensions/variants.py, as node_spec loaded it (one table for both).
+def _yaml_list(value: object) -> object:
+    """A multiselect answer given with -d or --data-file, seen before its question: raw YAML."""
+    if isinstance(value, str):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return []
+    return value
+
+
+def _variant_default(node_type: object, domain: object, answers: dict[str, Any]) -> str:
+    """The `variant` default, from the later answers a PRD or -d may already give: its
+    integrations (else those its words ask for), operations and state machine."""
+    features = _yaml_list(answers.get("features", []))
+    chosen = _yaml_list(answers.get("integrations"))
+    if not isinstance(chosen, list):
+        chosen = _detect(domain, [], features, answers.get("dependencies", {}))
+    operations = _yaml_list(answers.get("operations"))
+    machine = node_spec.wanted_state_machine(_yaml_list(answers.get("state_machine")), features)
+    return str(
+        node_spec.variants.select_variant(
+            node_type,
+            domain,
+            chosen,
+            operations if isinstance(operations, list) else None,
+            node_type == "reducer" and machine not in (None, {}),
+        )[0]
+    )
+
+
+def _register_variants(environment: Environment) -> None:
+    variants = node_spec.variants
+    environment.globals["onex_variant_default"] = _variant_default
+    environment.filters["onex_check_variant"] = variants.variant_error
+    environment.globals["onex_variant_workflow"] = variants.variant_workflow
+    environment.filters["onex_variant_integrations"] = lambda chosen, variant: (
+        variants.variant_integrations(chosen, variant, node_spec.INTEGRATIONS)
+    )
+    environment.globals["onex_variants"] = variants.VARIANTS
 
 
 class OnexExtension(Extension):
@@ -129,6 +173,8 @@ class OnexExtension(Extension):
         environment.globals["onex_operations_default"] = _default_operations
         environment.globals["onex_is_read_operation"] = node_spec.is_read_operation
         environment.tests["onex_is_read_operation"] = node_spec.is_read_operation
+        # Template variants (extensions/variants.py, through node_spec): copier.yml's variant hooks.
+        _register_variants(environment)
         # Free text (business_description, domain) into each file format: extensions/free_text.py.
         environment.filters["onex_text_check"] = free_text.text_error
         environment.filters["onex_toml"] = free_text.toml_string
@@ -150,6 +196,7 @@ _SPEC_KEYS = (
     "domain",
     "workflow",
     "state_machine",
+    "variant",
 )
 
 

@@ -38,7 +38,7 @@ pytest_plugins = [
 
 # Markers of heavier matrices: the default run deselects their tests (it runs a sample of each
 # matrix instead); a `-m` expression naming the marker runs them, e.g. `-m mutation_full`.
-FULL_MATRIX_MARKERS = ("mutation_full", "history_full")
+FULL_MATRIX_MARKERS = ("mutation_full", "history_full", "variants_full")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -168,6 +168,11 @@ QUESTION_CHANGES: dict[tuple[str, str, Any, Any], Accepted | Migrated] = {
             old_answers=(["caching", "custom_mixins", "fail_fast"],),
         )
     ),
+    # Template variants (issue 11 item 5): a new question, asked of every node type.
+    ("variant", "added", None, None): Accepted(
+        "answers recorded before it have none: its default passes over every variant whose "
+        "example operations the recorded operations lack, so the project keeps its examples"
+    ),
     # Further question changes go here, in history order.
 }
 
