@@ -191,10 +191,10 @@ class CompiledTemplates(Extension):
     - Strings: Copier calls `environment.from_string` for every path part, default, validator
       and answers-file name it renders, and Jinja never caches those. One environment serves
       one copy, so its compiled strings are kept for its life.
-    - Files: a Jinja bytecode cache on disk (Jinja's own default folder, or $ONEX_TEMPLATE_JINJA_CACHE),
-      so a second copy, each render of `copier update` and the next node generated on the
-      machine load the compiled code instead of compiling again. See _SourceKeyedCache for
-      what a cached entry is keyed by.
+    - Files and strings: a Jinja bytecode cache on disk (Jinja's own default folder, or
+      $ONEX_TEMPLATE_JINJA_CACHE), so a second copy, each render of `copier update` and the
+      next node generated on the machine load the compiled code instead of compiling again.
+      See _SourceKeyedCache for what an entry is keyed by.
     """
 
     def __init__(self, environment: Environment) -> None:
@@ -206,6 +206,8 @@ class CompiledTemplates(Extension):
 
 
 def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
+    """Environment.from_string, compiling each source once (and loading it from the bytecode
+    cache when one is set)."""
     compile_string = environment.from_string
     compiled: dict[str, Template] = {}
 
@@ -215,12 +217,23 @@ def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
         if not isinstance(source, str) or globals is not None or template_class is not None:
             return compile_string(source, globals, template_class)  # type: ignore[arg-type]
         template = compiled.get(source)
-        if template is None:
-            template = compiled[source] = compile_string(source)
-        else:
+        if template is not None:
             # Extensions' preprocess hooks run before every compilation, and Copier's yield tag
             # resets its state in one; a reused template must not skip that.
             environment.preprocess(source)
+            return template
+        cache = environment.bytecode_cache
+        if cache is None:
+            template = compile_string(source)
+        else:  # what Jinja's from_string does, with the code from the cache
+            bucket = cache.get_bucket(environment, None, None, source)  # type: ignore[arg-type]
+            if bucket.code is None:
+                bucket.code = environment.compile(source)
+                cache.set_bucket(bucket)
+            template = environment.template_class.from_code(
+                environment, bucket.code, environment.make_globals(None), None
+            )
+        compiled[source] = template
         return template
 
     return from_string
@@ -246,14 +259,15 @@ class _SourceKeyedCache(FileSystemBytecodeCache):
             super().set_bucket(bucket)
 
     def get_bucket(
-        self, environment: Environment, name: str, filename: str | None, source: str
+        self, environment: Environment, name: str | None, filename: str | None, source: str
     ) -> Bucket:
+        """The entry of template `name` (None: a string, see _memoized_from_string)."""
         if self._fingerprint is None:  # once every extension is loaded, i.e. at the first file
             self._fingerprint = _environment_fingerprint(environment) or ""
         checksum = self.get_source_checksum(source)
         if not self._fingerprint:  # an extension whose code cannot be read: never cache
             return Bucket(environment, "", checksum)
-        key = hashlib.sha256(f"{self._fingerprint}|{name}|{checksum}".encode()).hexdigest()
+        key = hashlib.sha256(f"{self._fingerprint}|{name or ''}|{checksum}".encode()).hexdigest()
         bucket = Bucket(environment, key, checksum)
         self.load_bytecode(bucket)
         if bucket.code is not None:
