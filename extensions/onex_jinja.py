@@ -201,8 +201,14 @@ class CompiledTemplates(Extension):
         super().__init__(environment)
         environment.from_string = _memoized_from_string(environment)  # type: ignore[method-assign]
         directory = os.environ.get(CACHE_ENV)
-        if directory != "off":
+        if directory == "off":
+            return
+        try:
+            if directory:
+                Path(directory).mkdir(parents=True, exist_ok=True)
             environment.bytecode_cache = _SourceKeyedCache(directory or None)
+        except (OSError, RuntimeError):  # no usable folder (Jinja refuses an unsafe one)
+            return  # only the speed-up is lost
 
 
 def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
@@ -255,8 +261,12 @@ class _SourceKeyedCache(FileSystemBytecodeCache):
         self._fingerprint: str | None = None
 
     def set_bucket(self, bucket: Bucket) -> None:
-        if self._fingerprint:
+        if not self._fingerprint:
+            return
+        try:
             super().set_bucket(bucket)
+        except OSError:  # a full disk or a read-only folder loses the speed-up, nothing else
+            return
 
     def get_bucket(
         self, environment: Environment, name: str | None, filename: str | None, source: str

@@ -102,3 +102,32 @@ def test_the_cache_can_be_turned_off(cache_dir: Path, monkeypatch: pytest.Monkey
 
     assert env.bytecode_cache is None
     assert list(cache_dir.iterdir()) == []
+
+
+def test_a_folder_it_cannot_write_to_only_loses_the_speed_up(cache_dir: Path) -> None:
+    env = environment()
+    cache_dir.rmdir()  # gone between two copies, say: writing an entry fails
+
+    assert env.get_template("file.txt.jinja").render(x=1) == "1!"
+    assert env.from_string("{{ a }}").render(a=2) == "2"
+    assert not cache_dir.exists()
+
+
+def test_a_cache_path_that_is_no_folder_turns_the_cache_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a-file"))
+    env = environment()
+
+    assert env.bytecode_cache is None
+    assert env.get_template("file.txt.jinja").render(x=1) == "1!"
+
+
+def test_a_folder_that_does_not_exist_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "new" / "cache"))
+    environment().get_template("file.txt.jinja").render(x=1)
+
+    assert len(list((tmp_path / "new" / "cache").iterdir())) == 1
