@@ -412,6 +412,16 @@ class NodeSpec:
         shutdown = KAFKA_DRAIN_TIMEOUT_SECONDS + KAFKA_FLUSH_TIMEOUT_SECONDS if kafka else 0
         return int(shutdown) + SHUTDOWN_MARGIN_SECONDS
 
+    # File selection: copier.yml's `_exclude` entries drop the files a project does not get.
+    @property
+    def excludes_by_condition(self) -> bool:
+        """True: this template names its conditional files plainly and drops them with
+        conditional `_exclude` entries. On `copier update` Copier applies the new release's
+        excludes to its render of the old release too; the entries test this first, so a
+        release from before them, whose NodeSpec lacks it, renders its own conditional file
+        names unfiltered (docs/architecture.md, "Conditional files")."""
+        return True
+
 
 # ---------------------------------------------------------------------------------------------
 # Deployment facts: one place for what the container, CI and Kubernetes files state

@@ -9,15 +9,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import inspect
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jinja2
 import yaml
 from copier_template_extensions import ContextHook
-from jinja2 import Environment
+from jinja2 import Environment, Template
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 from jinja2.ext import Extension
 
 
@@ -219,3 +224,180 @@ class OnexContext(ContextHook):
         spec, decisions = _spec_and_decisions(json.dumps(answers, sort_keys=True, default=str))
         context["spec"] = spec
         context["decisions"] = decisions
+
+
+# Compiling templates is most of a copy's time: ~250 path parts and questionnaire strings Copier
+# compiles with `from_string` (the answers file's name alone once per path part), and ~60 files
+# of Jinja. CompiledTemplates keeps each compiled once.
+CACHE_ENV = "ONEX_TEMPLATE_JINJA_CACHE"  # a directory, or "off"; unset: Jinja's default folder
+
+
+class CompiledTemplates(Extension):
+    """Compiles each string once per copy, and each template file once per machine.
+
+    - Strings: Copier calls `environment.from_string` for every path part, default, validator
+      and answers-file name it renders, and Jinja never caches those. One environment serves
+      one copy, so its compiled strings are kept for its life.
+    - Files and strings: a Jinja bytecode cache on disk (Jinja's own default folder, or
+      $ONEX_TEMPLATE_JINJA_CACHE), so a second copy, each render of `copier update` and the
+      next node generated on the machine load the compiled code instead of compiling again.
+      See _SourceKeyedCache for what an entry is keyed by.
+    """
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.from_string = _memoized_from_string(environment)  # type: ignore[method-assign]
+        directory = os.environ.get(CACHE_ENV)
+        if directory == "off":
+            return
+        try:
+            if directory:
+                Path(directory).mkdir(parents=True, exist_ok=True)
+            environment.bytecode_cache = _SourceKeyedCache(directory or None)
+        except (OSError, RuntimeError):  # no usable folder (Jinja refuses an unsafe one)
+            return  # only the speed-up is lost
+
+
+def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
+    """Environment.from_string, compiling each source once (and loading it from the bytecode
+    cache when one is set)."""
+    compile_string = environment.from_string
+    compiled: dict[str, Template] = {}
+
+    def from_string(
+        source: object, globals: dict[str, Any] | None = None, template_class: Any = None
+    ) -> Template:
+        if not isinstance(source, str) or globals is not None or template_class is not None:
+            return compile_string(source, globals, template_class)  # type: ignore[arg-type]
+        template = compiled.get(source)
+        if template is not None:
+            # Extensions' preprocess hooks run before every compilation, and Copier's yield tag
+            # resets its state in one; a reused template must not skip that.
+            environment.preprocess(source)
+            return template
+        cache = environment.bytecode_cache
+        if cache is None:
+            template = compile_string(source)
+        else:  # what Jinja's from_string does, with the code from the cache
+            bucket = cache.get_bucket(environment, None, None, source)  # type: ignore[arg-type]
+            if bucket.code is None:
+                bucket.code = environment.compile(source)
+                cache.set_bucket(bucket)
+            template = environment.template_class.from_code(
+                environment, bucket.code, environment.make_globals(None), None
+            )
+        compiled[source] = template
+        return template
+
+    return from_string
+
+
+class _SourceKeyedCache(FileSystemBytecodeCache):
+    """Jinja's file-system bytecode cache, keyed by what the compiled code depends on.
+
+    Jinja keys an entry by the template's name and absolute file name, and checks its source.
+    Copier renders from a fresh clone (a new temporary folder) on every run, so the file name
+    is left out; in its place the key holds the source and a fingerprint of the environment
+    (Jinja's version, the delimiters and whitespace options, the extensions with a hash of
+    their code, the filters and tests with how they are called): two template versions, or
+    two Copier versions, never share an entry. Jinja's entries also carry the Python version.
+    """
+
+    def __init__(self, directory: str | None) -> None:
+        super().__init__(directory, pattern="onex-node-template-%s.cache")
+        self._fingerprint: str | None = None
+
+    def set_bucket(self, bucket: Bucket) -> None:
+        if not self._fingerprint:
+            return
+        try:
+            super().set_bucket(bucket)
+        except OSError:  # a full disk or a read-only folder loses the speed-up, nothing else
+            return
+
+    def get_bucket(
+        self, environment: Environment, name: str | None, filename: str | None, source: str
+    ) -> Bucket:
+        """The entry of template `name` (None: a string, see _memoized_from_string)."""
+        if self._fingerprint is None:  # once every extension is loaded, i.e. at the first file
+            self._fingerprint = _environment_fingerprint(environment) or ""
+        checksum = self.get_source_checksum(source)
+        if not self._fingerprint:  # an extension whose code cannot be read: never cache
+            return Bucket(environment, "", checksum)
+        key = hashlib.sha256(f"{self._fingerprint}|{name or ''}|{checksum}".encode()).hexdigest()
+        bucket = Bucket(environment, key, checksum)
+        self.load_bytecode(bucket)
+        if bucket.code is not None:
+            # Loading skips compilation, hence the preprocess hooks (see _memoized_from_string).
+            environment.preprocess(source, name, filename)
+        return bucket
+
+
+def _environment_fingerprint(environment: Environment) -> str | None:
+    """A hash of everything in `environment` that changes the code Jinja compiles; None when
+    an extension's source cannot be read (its code would then go unchecked)."""
+    options = [
+        jinja2.__version__,
+        type(environment).__module__ + "." + type(environment).__qualname__,
+        *(
+            _stable_repr(getattr(environment, option))
+            for option in (
+                "block_start_string",
+                "block_end_string",
+                "variable_start_string",
+                "variable_end_string",
+                "comment_start_string",
+                "comment_end_string",
+                "line_statement_prefix",
+                "line_comment_prefix",
+                "trim_blocks",
+                "lstrip_blocks",
+                "newline_sequence",
+                "keep_trailing_newline",
+                "optimized",
+                "autoescape",
+                "finalize",
+            )
+        ),
+    ]
+    for key, extension in sorted(environment.extensions.items()):
+        code = _extension_source(type(extension))
+        if code is None:
+            return None
+        options.append(f"{key}:{hashlib.sha256(code).hexdigest()}")
+    for kind, table in (("filter", environment.filters), ("test", environment.tests)):
+        options.extend(
+            f"{kind}:{name}:{getattr(table[name], 'jinja_pass_arg', None)}"
+            for name in sorted(table)
+        )
+    return hashlib.sha256("\n".join(options).encode()).hexdigest()
+
+
+def _stable_repr(value: object) -> str:
+    """repr(), but a function by its name: its repr holds a memory address."""
+    if callable(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', type(value))}"
+    return repr(value)
+
+
+def _extension_source(extension: type) -> bytes | None:
+    """The source of the file that defined `extension`, found through its own functions.
+
+    Not through sys.modules: copier-template-extensions registers every version of a template's
+    extension file under one module name, so during `copier update` that name may already hold
+    the other version's file.
+    """
+    functions = [
+        value
+        for cls in extension.__mro__
+        if cls is not Extension and cls is not object
+        for value in vars(cls).values()
+        if inspect.isfunction(value)
+    ]
+    if not functions:
+        return None
+    filename = functions[0].__globals__.get("__file__")
+    try:
+        return Path(filename).read_bytes() if filename else None
+    except OSError:
+        return None

@@ -1,0 +1,133 @@
+"""Unit tests of extensions/onex_jinja.py's CompiledTemplates: what is reused, and when not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2 import DictLoader, Environment
+from jinja2.ext import Extension
+from onex_jinja import CACHE_ENV, CompiledTemplates, _environment_fingerprint
+
+
+class CountingPreprocess(Extension):
+    """Counts preprocess calls, as Copier's yield tag relies on them (it resets its state)."""
+
+    calls = 0
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        CountingPreprocess.calls += 1
+        return source
+
+
+def environment(**options: object) -> Environment:
+    return Environment(
+        loader=DictLoader({"file.txt.jinja": "{% if x %}{{ x }}{% endif %}!"}),
+        extensions=[CompiledTemplates, CountingPreprocess],
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    CountingPreprocess.calls = 0
+    return tmp_path
+
+
+def forbid_compiling(env: Environment, monkeypatch: pytest.MonkeyPatch) -> None:
+    def compile_(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled although cached")
+
+    monkeypatch.setattr(env, "compile", compile_)
+
+
+def test_a_string_is_compiled_once_per_environment_and_preprocessed_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = environment()
+    first = env.from_string("{{ a }}-{{ b }}")
+    forbid_compiling(env, monkeypatch)
+    second = env.from_string("{{ a }}-{{ b }}")
+
+    assert second is first
+    assert second.render(a=1, b=2) == "1-2"
+    assert CountingPreprocess.calls == 2
+
+
+def test_a_file_compiled_by_one_environment_is_loaded_by_the_next(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert environment().get_template("file.txt.jinja").render(x=1) == "1!"
+    assert len(list(cache_dir.iterdir())) == 1
+    CountingPreprocess.calls = 0
+
+    fresh = environment()
+    forbid_compiling(fresh, monkeypatch)
+
+    assert fresh.get_template("file.txt.jinja").render(x=2) == "2!"
+    assert CountingPreprocess.calls == 1  # the hooks still run on a cached file
+
+
+def test_strings_are_cached_across_environments_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    environment().from_string("{{ a }}")
+    fresh = environment()
+    forbid_compiling(fresh, monkeypatch)
+
+    assert fresh.from_string("{{ a }}").render(a="x") == "x"
+
+
+def test_an_environment_compiling_differently_gets_its_own_entries(cache_dir: Path) -> None:
+    plain, trimmed = environment(), environment(trim_blocks=True)
+
+    assert _environment_fingerprint(plain) != _environment_fingerprint(trimmed)
+    assert _environment_fingerprint(plain) == _environment_fingerprint(environment())
+    plain.get_template("file.txt.jinja").render(x=1)
+    trimmed.get_template("file.txt.jinja").render(x=1)
+    assert len(list(cache_dir.iterdir())) == 2
+
+
+def test_a_changed_source_is_compiled_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    environment().get_template("file.txt.jinja").render(x=1)
+    changed = environment()
+    changed.loader = DictLoader({"file.txt.jinja": "{{ x }}?"})
+
+    assert changed.get_template("file.txt.jinja").render(x=1) == "1?"
+
+
+def test_the_cache_can_be_turned_off(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, "off")
+    env = environment()
+    env.get_template("file.txt.jinja").render(x=1)
+
+    assert env.bytecode_cache is None
+    assert list(cache_dir.iterdir()) == []
+
+
+def test_a_folder_it_cannot_write_to_only_loses_the_speed_up(cache_dir: Path) -> None:
+    env = environment()
+    cache_dir.rmdir()  # gone between two copies, say: writing an entry fails
+
+    assert env.get_template("file.txt.jinja").render(x=1) == "1!"
+    assert env.from_string("{{ a }}").render(a=2) == "2"
+    assert not cache_dir.exists()
+
+
+def test_a_cache_path_that_is_no_folder_turns_the_cache_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a-file"))
+    env = environment()
+
+    assert env.bytecode_cache is None
+    assert env.get_template("file.txt.jinja").render(x=1) == "1!"
+
+
+def test_a_folder_that_does_not_exist_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "new" / "cache"))
+    environment().get_template("file.txt.jinja").render(x=1)
+
+    assert len(list((tmp_path / "new" / "cache").iterdir())) == 1
