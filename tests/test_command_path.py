@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,10 @@ PREFIX = SERVICE.upper() + "_"
 TABLE = f"{SERVICE}_records"
 PARTITIONS = 2  # so a second instance gets a share of the command topic
 START_SECONDS = 60
+
+
+# A command as produced: (key, value).
+type Command = tuple[bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ class Run:
         code = process.wait(timeout=60)
         return code, time.monotonic() - began
 
-    def command(self, number: int) -> tuple[bytes, bytes]:
+    def command(self, number: int) -> Command:
         key = f"{self.marker}-{number}"
         self.sent.append(key)
         body = {
@@ -205,10 +209,31 @@ class Run:
         }
         return key.encode(), json.dumps(body).encode()
 
-    def send(self, records: list[tuple[bytes, bytes]], per_second: float = 0.0) -> None:
+    def send(self, records: Iterable[tuple[bytes, bytes]], per_second: float = 0.0) -> None:
         asyncio.run(self._send(records, per_second))
 
-    async def _send(self, records: list[tuple[bytes, bytes]], per_second: float) -> None:
+    def stream(self, until: threading.Event, then: int, most: int = 600) -> Iterator[Command]:
+        """Commands, one after another, until `until` is set; then `then` more (at most `most`)."""
+        number = 0
+        while number < most and not until.is_set():
+            yield self.command(number)
+            number += 1
+        for _ in range(min(then, most - number)):
+            yield self.command(number)
+            number += 1
+
+    def completed(self, process: subprocess.Popen[str]) -> float:
+        """Commands the node has completed so far, from its GET /metrics."""
+        url = f"http://127.0.0.1:{self.ports[process.pid]}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("onex_kafka_commands_total{") and 'outcome="completed"' in line
+        )
+
+    async def _send(self, records: Iterable[tuple[bytes, bytes]], per_second: float) -> None:
         producer = AIOKafkaProducer(
             bootstrap_servers=self.kafka.bootstrap, acks="all", max_request_size=2**21
         )
@@ -403,14 +428,21 @@ def test_sigterm_and_restart_rounds_drain_and_lose_nothing(run: Run) -> None:
 def test_a_second_instance_joining_mid_stream_shares_the_work_and_nothing_is_doubled(
     run: Run,
 ) -> None:
-    records = [run.command(n) for n in range(60)]
     first = run.start_node()
-    # Slow enough that the stream outlasts the rebalance (tansu answers a JoinGroup only after
-    # half the session timeout, 5 s, and the first instance hears of it at its next heartbeat).
-    sender = threading.Thread(target=run.send, args=(records, 4.0))
+    # The stream lasts until the second instance has completed commands of its own, then 20
+    # more. A stream of fixed length (it was 60 commands in 15 s) could end before the
+    # rebalance on a loaded machine: the second instance's start-up takes seconds, tansu answers
+    # a JoinGroup only after half the session timeout (5 s), and the first instance hears of it
+    # at its next heartbeat; the second then got no share and the test failed.
+    joined = threading.Event()
+    sender = threading.Thread(target=run.send, args=(run.stream(joined, then=20), 4.0))
     sender.start()
     time.sleep(1.0)
     second = run.start_node()  # the group rebalances while commands flow
+    deadline = time.monotonic() + 120
+    while not run.completed(second) and time.monotonic() < deadline and sender.is_alive():
+        time.sleep(0.5)
+    joined.set()
     sender.join(timeout=60)
     stored = run.wait_until_settled()
     exits = [run.stop_node(first), run.stop_node(second)]

@@ -2,14 +2,21 @@
 
 omnibase_core 0.47's ModelEventEnvelope has no event_version, source_node_id, causation_id or
 partition_key, which consumers of OnexEnvelopeV1 rely on, so the node defines the format here.
-It serialises with `model_dump_json()`; any bus with `publish_envelope` accepts it.
-`built()` makes one from values the node typed itself, without validating them again.
+The model is the schema: consumers validate with it, and the command consumer reads envelopes
+with it. The node's own events take a faster path to the same bytes: `new_envelope()` builds
+the JSON form (`OnexEnvelopeV1Json`, a plain dict, what `model_dump(mode="json")` gives) and
+`envelope_json()` serialises it once. Validating and dumping a model per event was the largest
+part of an operation's overhead (benchmarks/bench_events.py); the generated tests check that
+the fast path's bytes validate against the model and dump back to the same bytes.
 """
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TypedDict
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic_core import to_json
 
 
 class ModelOnexEnvelopeV1(BaseModel):
@@ -30,41 +37,62 @@ class ModelOnexEnvelopeV1(BaseModel):
     payload: dict[str, JsonValue] = Field(default_factory=dict)
     metadata: dict[str, str] = Field(default_factory=dict)
 
-    @classmethod
-    def built(
-        cls,
-        *,
-        event_type: str,
-        source_node_id: UUID,
-        source_service: str,
-        correlation_id: UUID | None,
-        causation_id: UUID | None,
-        partition_key: str | None,
-        payload: dict[str, JsonValue],
-        metadata: dict[str, str],
-    ) -> "ModelOnexEnvelopeV1":
-        """An envelope of the node's own making, not validated again (model_construct).
-
-        Validating a payload that came from model_dump(mode="json") walks every value through
-        JsonValue's union: a third of an operation's overhead (benchmarks/bench_events.py).
-        Every field is passed, because model_construct inspects each default_factory it calls;
-        the versions are the fields' own defaults.
-        """
-        return cls.model_construct(
-            envelope_version=_ENVELOPE_VERSION,
-            event_id=uuid4(),
-            event_type=event_type,
-            event_version=_EVENT_VERSION,
-            event_timestamp=datetime.now(UTC),
-            source_node_id=source_node_id,
-            source_service=source_service,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            partition_key=partition_key,
-            payload=payload,
-            metadata=metadata,
-        )
-
 
 _ENVELOPE_VERSION: str = ModelOnexEnvelopeV1.model_fields["envelope_version"].default
 _EVENT_VERSION: str = ModelOnexEnvelopeV1.model_fields["event_version"].default
+
+
+class OnexEnvelopeV1Json(TypedDict):
+    """ModelOnexEnvelopeV1 in its JSON form, keys in the model's field order."""
+
+    envelope_version: str
+    event_id: str
+    event_type: str
+    event_version: str
+    event_timestamp: str
+    source_node_id: str
+    source_service: str
+    correlation_id: str | None
+    causation_id: str | None
+    partition_key: str | None
+    payload: dict[str, JsonValue]
+    metadata: dict[str, str]
+
+
+def new_envelope(
+    *,
+    event_id: str,
+    event_type: str,
+    source_node_id: str,
+    source_service: str,
+    correlation_id: str | None,
+    causation_id: str | None,
+    partition_key: str | None,
+    payload: dict[str, JsonValue],
+    metadata: dict[str, str],
+) -> OnexEnvelopeV1Json:
+    """An envelope of the node's own making, from values it already holds as JSON.
+
+    Nothing is validated: every value comes from the node (payloads from model_dump(mode="json")).
+    The timestamp is written as pydantic writes a UTC datetime ("...Z"), so the bytes are
+    those of `ModelOnexEnvelopeV1(...).model_dump_json()`.
+    """
+    return {
+        "envelope_version": _ENVELOPE_VERSION,
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_version": _EVENT_VERSION,
+        "event_timestamp": datetime.now(UTC).isoformat().removesuffix("+00:00") + "Z",
+        "source_node_id": source_node_id,
+        "source_service": source_service,
+        "correlation_id": correlation_id,
+        "causation_id": causation_id,
+        "partition_key": partition_key,
+        "payload": payload,
+        "metadata": metadata,
+    }
+
+
+def envelope_json(envelope: Mapping[str, object]) -> bytes:
+    """The envelope's wire bytes: compact UTF-8 JSON, as `model_dump_json()` writes it."""
+    return to_json(envelope)

@@ -1,7 +1,11 @@
 """One event waiting in the publisher's buffer, already serialised."""
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+# Relative: this module is not rendered, so it cannot name the package.
+from ...events.model_onex_envelope_v1 import envelope_json
 
 
 @dataclass(slots=True)
@@ -27,7 +31,17 @@ class PendingEvent:
         key: bytes | None,
         headers: list[tuple[str, bytes]] | None = None,
     ) -> "PendingEvent":
-        """Serialise `envelope` (a Pydantic model, or anything json.dumps accepts)."""
+        """Serialise `envelope`: the node's own JSON form (a dict, events/node_events.py), a
+        Pydantic model, or anything json.dumps accepts."""
+        if isinstance(envelope, Mapping):
+            return cls(
+                topic=topic,
+                key=key,
+                value=envelope_json(envelope),
+                event_id=str(envelope.get("event_id", "")),
+                event_type=str(envelope.get("event_type", "")),
+                headers=headers if headers is not None else [],
+            )
         dump = getattr(envelope, "model_dump_json", None)
         text = dump() if callable(dump) else json.dumps(envelope, default=str)
         return cls(
