@@ -43,6 +43,8 @@ _FRAMEWORK_NAMES = frozenset(
         "google", "jsonschema_path", "lazy_object_proxy", "openapi_schema_validator",
         "openapi_spec_validator", "opentelemetry", "pathable", "prometheus_client",
         "rfc3339_validator", "six", "wrapt",
+        # the served node's event loop
+        "uvloop",
         # not installed, but the ONEX family, and the generator
         "omnibase_spi", "omnibase_infra", "omnibase_compat", "copier",
     }
@@ -573,11 +575,28 @@ def identifier_error(name: object, what: str) -> str:
     return ""
 
 
+# Words omnibase_core's naming checker (validation/checker_naming_convention.py) refuses in a
+# class name, anywhere and in any case, as too generic: `onex validate --strict` fails on them.
+# The service name names the node, model and enum classes, so it must hold none of them.
+_GENERIC_CLASS_WORDS: tuple[str, ...] = (
+    "Manager", "Handler", "Helper", "Utility", "Util", "Service", "Controller", "Processor",
+    "Worker",
+)  # fmt: skip
+
+
 def service_name_error(name: object) -> str:
     if err := identifier_error(name, "service_name"):
         return err
     assert isinstance(name, str)
-    return _collision_error(name, "service_name")
+    return _collision_error(name, "service_name") or _generic_word_error(name)
+
+
+def _generic_word_error(name: str) -> str:
+    """Why the classes named after `name` would fail `onex validate --strict`, or ""."""
+    for word in _GENERIC_CLASS_WORDS:
+        if word.lower() in name.replace("_", ""):
+            return f"service_name {_shown(name)}: onex validate refuses {word!r} in class names"
+    return ""
 
 
 def package_name_error(name: object) -> str:

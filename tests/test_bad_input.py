@@ -45,6 +45,10 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ),
     ({"service_name": "anyio"}, "service_name 'anyio' would shadow a package the node installs"),
     (
+        {"service_name": "hr_service"},
+        "service_name 'hr_service': onex validate refuses 'Service' in class names",
+    ),
+    (
         {"service_name": "orders", "package_name": "asyncpg"},
         "Validation error for question 'package_name': package_name 'asyncpg' would shadow",
     ),

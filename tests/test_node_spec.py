@@ -1339,3 +1339,15 @@ def test_each_resource_imports_what_it_builds(resource: node_spec.NodeResource) 
     assert resource.start in (None, "local", "external", "optional")
     assert resource.health in (None, "local", "external", "optional")
     assert f"self.{resource.attribute}" in resource.init
+
+
+@pytest.mark.parametrize("word", node_spec._GENERIC_CLASS_WORDS)
+def test_a_service_name_holding_a_generic_class_word_is_refused(word: str) -> None:
+    """onex validate --strict refuses these words anywhere in a class name, in any case; the
+    service name names the node, model and enum classes (NodeBillingServiceEffect would fail
+    the generated project's own checks)."""
+    for name in (f"billing_{word.lower()}", f"{word.lower()}_log", f"x{word.lower()}y"):
+        assert f"refuses {word!r}" in node_spec.service_name_error(name) or (
+            word == "Util" and "refuses 'Utility'" in node_spec.service_name_error(name)
+        ), name
+    assert node_spec.service_name_error("billing_events") == ""
