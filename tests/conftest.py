@@ -67,6 +67,9 @@ def pytest_configure(config: pytest.Config) -> None:
         cache = tempfile.mkdtemp(prefix="onex-mypy-cache-")
         atexit.register(shutil.rmtree, cache, ignore_errors=True)
         os.environ["MYPY_CACHE_DIR"] = cache
+    if not hasattr(config, "workerinput"):
+        # The xdist workers inherit the seed: they sample alike even if HEAD moves meanwhile.
+        os.environ[SAMPLE_SEED] = sample_seed()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
