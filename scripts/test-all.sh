@@ -25,4 +25,6 @@ fi
 export ONEX_TEMPLATE_REQUIRE_SERVICES=1
 
 uv sync --quiet
-exec uv run pytest -n 2 --dist loadgroup "$@"
+# --durations: the slowest tests close every run's report, so the CI budget (20 min on 2 cores;
+# heavy matrices sampled, README.md) shows where it goes.
+exec uv run pytest -n 2 --dist loadgroup --durations=15 "$@"

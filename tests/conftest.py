@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -38,7 +38,17 @@ pytest_plugins = [
 
 # Markers of heavier matrices: the default run deselects their tests (it runs a sample of each
 # matrix instead); a `-m` expression naming the marker runs them, e.g. `-m mutation_full`.
-FULL_MATRIX_MARKERS = ("mutation_full", "history_full", "variants_full")
+FULL_MATRIX_MARKERS = (
+    "mutation_full",
+    "history_full",
+    "projects_full",
+    "update_full",
+    "variants_full",
+)
+# A case of a full matrix that the default run keeps anyway: its rotating sample (matrix_sample).
+SAMPLE_MARKER = "matrix_sample"
+# Overrides the sample's seed (HEAD's commit): rerun another commit's sample with its sha.
+SAMPLE_SEED = "ONEX_TEMPLATE_SAMPLE_SEED"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,16 +68,72 @@ def pytest_configure(config: pytest.Config) -> None:
         cache = tempfile.mkdtemp(prefix="onex-mypy-cache-")
         atexit.register(shutil.rmtree, cache, ignore_errors=True)
         os.environ["MYPY_CACHE_DIR"] = cache
+    if not hasattr(config, "workerinput"):
+        # The xdist workers inherit the seed: they sample alike even if HEAD moves meanwhile.
+        os.environ[SAMPLE_SEED] = sample_seed()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the full matrices that the `-m` expression (if any) does not name."""
+    """Leave out the full matrices that the `-m` expression (if any) does not name, bar their
+    sampled cases (marked matrix_sample)."""
     expression = config.getoption("markexpr") or ""
     left_out = [marker for marker in FULL_MATRIX_MARKERS if marker not in expression]
-    full = [i for i in items if any(i.get_closest_marker(m) for m in left_out)]
+    full = [
+        i
+        for i in items
+        if any(i.get_closest_marker(m) for m in left_out)
+        and not i.get_closest_marker(SAMPLE_MARKER)
+    ]
     if full:
         config.hook.pytest_deselected(items=full)
         items[:] = [item for item in items if item not in full]
+
+
+def sample_seed() -> str:
+    """The seed of the default run's samples: $ONEX_TEMPLATE_SAMPLE_SEED, else HEAD's commit
+    (so successive commits sample different cases, and every xdist worker the same ones),
+    else "0" outside a git checkout."""
+    if seed := os.environ.get(SAMPLE_SEED, "").strip():
+        if not re.fullmatch(r"[0-9a-fA-F]+", seed):
+            raise pytest.UsageError(f"{SAMPLE_SEED}={seed!r}: give a commit sha (hex digits)")
+        return seed
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=TEMPLATE_ROOT, capture_output=True, text=True, check=False
+    )
+    return head.stdout.strip() if head.returncode == 0 else "0"
+
+
+def matrix_sample(cases: list[Any], group: Callable[[Any], str], marker: str) -> list[Any]:
+    """`cases` (pytest.param objects), each marked `marker` (a FULL_MATRIX_MARKERS name), and
+    one per `group` (e.g. per node type) also marked matrix_sample: the default run runs those,
+    `-m <marker>` every case. Within the i-th group (in order of first appearance) the case at
+    (int(seed, 16) + i) % len(group) is sampled: the seed (sample_seed()) rotates with the
+    commit, so successive CI runs cover the whole matrix over time; the header of the run
+    names the seed, and the sampled test ids name their cases."""
+    groups: dict[str, list[int]] = {}
+    for index, case in enumerate(cases):
+        groups.setdefault(group(case), []).append(index)
+    seed = int(sample_seed(), 16)
+    sampled = {members[(seed + i) % len(members)] for i, members in enumerate(groups.values())}
+    return [
+        pytest.param(
+            *case.values,
+            id=case.id,
+            marks=[
+                *case.marks,
+                getattr(pytest.mark, marker),
+                *([getattr(pytest.mark, SAMPLE_MARKER)] if index in sampled else []),
+            ],
+        )
+        for index, case in enumerate(cases)
+    ]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return (
+        f"matrix samples: seed {sample_seed()[:12]} (rerun them with {SAMPLE_SEED}=<seed>; "
+        f'whole matrices: -m "{" or ".join(FULL_MATRIX_MARKERS)}")'
+    )
 
 
 def copier_choices(question: str) -> list[str]:

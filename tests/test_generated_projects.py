@@ -6,8 +6,11 @@ first generation runs. On top of that: no placeholder anywhere, no double quote 
 the node class derives from what node_spec chose (read by importing it), and the service CLI
 handles the first operation.
 
-Budget: 8 checked projects from copier.yml's choices, plus the copier CLI run (its
-post-generation task does the checks) and one deliberately broken project.
+Budget (default run): the copier CLI run (its post-generation task checks the default effect
+project, the matrix's effect-defaults case), one checked project per node type sampled from the
+rest of the matrix (rotating with HEAD's commit, tests/conftest.py matrix_sample), every other
+case generated and scanned without its checks (~2 s each), and one deliberately broken
+project. `-m projects_full` checks every case.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from conftest import (
     copier_choices,
     generate,
     integration_tests,
+    junit_tests,
+    matrix_sample,
     node_class_path,
     project_python,
     project_spec,
@@ -112,6 +117,21 @@ MATRIX: list[Any] = [
         },
         id="orchestrator-no-service-mode-40-char-op",
     ),
+]
+
+# The copier CLI test checks this case (the defaults of `copier copy --defaults`).
+CHECKED_BY_THE_CLI = "effect-defaults"
+# The checked cases: every case of MATRIX but the CLI's, one per node type sampled.
+CHECKED = matrix_sample(
+    [case for case in MATRIX if case.id != CHECKED_BY_THE_CLI],
+    group=lambda case: case.values[0]["node_type"],
+    marker="projects_full",
+)
+# What the default run only generates: the cases it does not check.
+UNCHECKED = [
+    pytest.param(*case.values, id=case.id)
+    for case in CHECKED
+    if not any(mark.name == "matrix_sample" for mark in case.marks)
 ]
 
 # No service is configured for the CLI run, whatever the machine's environment says.
@@ -209,27 +229,52 @@ def assert_state_machine_walked(passed: list[str], machine: node_spec.StateMachi
     assert len(refused) == len(refusing) > 0, passed
 
 
-@pytest.mark.parametrize("answers", MATRIX)
-def test_generated_project(copie: Any, answers: dict[str, Any]) -> None:
-    project = generate(copie, **answers)
+def assert_checked_project(project: Path, passed: list[str]) -> None:
+    """What every checked project proves once its checks passed (`passed`: its tests)."""
     spec = project_spec(project)
-    assert spec.node_type == answers["node_type"]
-    assert_no_placeholders_or_quoted_paths(project)
-    # No service runs here: exactly the tests marked `integration` skip (the integration
-    # tests run against real servers in tests/test_integration_*.py).
-    checks = run_checks(project, expected_skips=integration_tests(project))
     if spec.state_machine is not None:
-        assert_state_machine_walked(checks.passed, spec.state_machine)
+        assert_state_machine_walked(passed, spec.state_machine)
     if spec.redaction:  # the generated proof of MixinSensitiveFieldRedaction ran (test_mixins.py)
-        redaction = [t for t in checks.passed if t.startswith("tests.test_payload_redaction.")]
-        assert len(redaction) == (2 if spec.node_type == "effect" else 1), checks.passed
+        redaction = [t for t in passed if t.startswith("tests.test_payload_redaction.")]
+        assert len(redaction) == (2 if spec.node_type == "effect" else 1), passed
     if "MixinFailFast" in spec.base.mixins:  # and MixinFailFast's (tests/test_mixins.py)
-        fail_fast = [t for t in checks.passed if t.startswith("tests.test_fail_fast.")]
-        assert len(fail_fast) == (3 if "postgres" in spec.integrations else 2), checks.passed
+        fail_fast = [t for t in passed if t.startswith("tests.test_fail_fast.")]
+        assert len(fail_fast) == (3 if "postgres" in spec.integrations else 2), passed
     assert_node_derives_from_spec(project, spec)
     assert_cli_handles_first_operation(project, spec)
 
 
+@pytest.mark.parametrize("answers", CHECKED)
+def test_generated_project(copie: Any, answers: dict[str, Any]) -> None:
+    project = generate(copie, **answers)
+    assert project_spec(project).node_type == answers["node_type"]
+    assert_no_placeholders_or_quoted_paths(project)
+    # No service runs here: exactly the tests marked `integration` skip (the integration
+    # tests run against real servers in tests/test_integration_*.py).
+    checks = run_checks(project, expected_skips=integration_tests(project))
+    assert_checked_project(project, checks.passed)
+
+
+@pytest.mark.parametrize("answers", UNCHECKED)
+def test_unchecked_case_generates(copie: Any, answers: dict[str, Any]) -> None:
+    """A case the default run does not check still renders, without a placeholder: a template
+    error in any case of the matrix fails every run."""
+    project = generate(copie, **answers)
+    assert project_spec(project).node_type == answers["node_type"]
+    assert_no_placeholders_or_quoted_paths(project)
+
+
+def test_the_sample_checks_one_case_per_node_type() -> None:
+    sampled = [c for c in CHECKED if any(m.name == "matrix_sample" for m in c.marks)]
+    node_types = sorted(c.values[0]["node_type"] for c in sampled)
+    assert node_types == sorted(copier_choices("node_type")), node_types
+    # Each case of MATRIX is checked by the CLI test, or in CHECKED (sampled or -m projects_full).
+    assert sorted([CHECKED_BY_THE_CLI, *(c.id for c in CHECKED)]) == sorted(c.id for c in MATRIX)
+    assert {c.id for c in UNCHECKED} == {c.id for c in CHECKED} - {c.id for c in sampled}
+
+
+@pytest.mark.projects_full
+@pytest.mark.matrix_sample  # always: the only check of the effect-defaults case
 def test_copier_cli_runs_the_checks_after_generation(tmp_path: Path) -> None:
     """The real post-generation task: `copier copy --trust --defaults`, run_checks left true."""
     report = tmp_path / "pytest-report.xml"
@@ -256,7 +301,13 @@ def test_copier_cli_runs_the_checks_after_generation(tmp_path: Path) -> None:
     assert "[check] all checks passed" in completed.stdout
     # The task's pytest ran the project's tests: all passed, none skipped.
     assert_nested_pytest_passed(completed.stdout, report)
-    assert (tmp_path / "orders" / ".venv").is_dir()
+    project = tmp_path / "orders"
+    assert (project / ".venv").is_dir()
+    # The matrix's effect-defaults case: what test_generated_project proves of the others.
+    (case,) = [case for case in MATRIX if case.id == CHECKED_BY_THE_CLI]
+    assert project_spec(project).node_type == case.values[0]["node_type"]
+    assert_no_placeholders_or_quoted_paths(project)
+    assert_checked_project(project, junit_tests(report, "passed"))
 
 
 def test_check_script_names_the_failing_step(copie: Any) -> None:

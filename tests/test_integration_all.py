@@ -7,6 +7,11 @@ and the Consul stand-in, and the service registers with the stand-in and deregis
 It asks for retry and circuit_breaker (as the seeds' postgres_crud example does), so its own
 tests/integration/test_resilience_integration.py stops and restarts PostgreSQL, Redis and the
 HTTP upstream behind TCP relays and watches each breaker open, fail fast, half-open and close.
+
+Its names are 40 characters long, the longest the questionnaire accepts (PostgreSQL cuts
+identifiers at 63). This run is the checked effect + postgres and effect + http project of
+tests/test_integration_postgres.py and tests/test_integration_http.py: they probe live nodes of
+projects of their own and check no second one.
 """
 
 from __future__ import annotations
@@ -20,13 +25,17 @@ from conftest import generate, run_checks
 from service_consul import ConsulAgentStandIn
 from service_http import HttpUpstream
 from service_kafka import KafkaService
+from service_postgres import PASSWORD as POSTGRES_PASSWORD
 from service_postgres import PostgresServer
+from service_redis import PASSWORD as REDIS_PASSWORD
 from service_redis import RedisServer
 
 pytestmark = [pytest.mark.slow]
 
-SERVICE = "order_ledger"
+SERVICE = "customer_subscription_lifecycle_handling"
 PREFIX = SERVICE.upper() + "_"
+READ = "lookup_customer_subscription_entitlement"
+WRITE = "persist_customer_subscription_changes"
 
 
 def test_all_five_integrations_pass_their_checks_against_real_services(
@@ -42,7 +51,7 @@ def test_all_five_integrations_pass_their_checks_against_real_services(
         copie,
         service_name=SERVICE,
         node_type="effect",
-        operations=["record_order", "get_order"],
+        operations=[READ, WRITE],
         integrations=["postgres", "kafka", "redis", "http", "consul"],
         features=["retry", "circuit_breaker"],
     )
@@ -62,8 +71,24 @@ def test_all_five_integrations_pass_their_checks_against_real_services(
     summary = re.findall(r"^\d+ passed.*$", completed.stdout, re.MULTILINE)
     assert summary, completed.stdout[-3000:]
     assert "skipped" not in summary[-1], f"integration tests were skipped: {summary[-1]}"
-    assert int(postgres_server.psql(f"SELECT count(*) FROM {SERVICE}_records", "all_five")) > 0
-    assert http_upstream.count("GET", "/health") >= 1
+
+    # The example write operation's tests stored rows (the read tests' seed rows are
+    # "seed" rows and do not count), and the replays among them stored nothing more.
+    def count(where: str) -> int:
+        sql = f"SELECT count(*) FROM {SERVICE}_records WHERE {where}"
+        return int(postgres_server.psql(sql, "all_five"))
+
+    assert count(f"operation = '{WRITE}'") >= 4, "the example write tests stored nothing"
+    assert count("key LIKE 'redelivered-%'") == 1  # one request, handled twice
+    assert count("key LIKE 'duplicated-%'") == 1  # one request, handled 8 times at once
+    # Neither the DSN's nor Redis's password is ever printed.
+    output = completed.stdout + completed.stderr
+    assert POSTGRES_PASSWORD not in output
+    assert REDIS_PASSWORD not in output
+    # The generated HTTP integration tests ran (not skipped): their requests reached the server
+    # (tests/test_integration_http.py checks no project of its own: this one covers it).
+    assert http_upstream.count("GET", "/health") >= 2
+    assert any(path.startswith("/onex-integration-test-") for _, path in http_upstream.requests)
     resilience = "test_resilience_integration.test_breaker_opens_fails_fast_half_opens_and_closes"
     assert any(resilience in name for name in completed.passed), completed.passed
     print(f"\nall five integrations: {summary[-1]}")

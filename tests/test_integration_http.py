@@ -1,6 +1,8 @@
 """The HTTP client of a generated node against a real local HTTP server (tests/service_http.py).
 
-Attempts are counted at the server, not taken from the client's own account.
+Attempts are counted at the server, not taken from the client's own account. A generated
+node's checks and HTTP integration tests against this server run in tests/test_integration_all.py
+(an effect node with every integration, http among them), so no second project is checked here.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import generate, project_spec, run_checks, run_python, sync_environment
+from conftest import generate, project_spec, run_python, sync_environment
 from ports import free_port
 from service_http import HttpUpstream
 
@@ -82,22 +84,6 @@ def http_project(copie_session: Any) -> Path:
     project = generate(copie_session, **ANSWERS)
     sync_environment(project)
     return project
-
-
-def test_checks_and_integration_tests_pass_against_a_real_upstream(
-    http_project: Path,
-    http_upstream: HttpUpstream,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    prefix = project_spec(http_project).env_prefix
-    monkeypatch.setenv(f"{prefix}HTTP_CLIENT_BASE_URL", http_upstream.base_url)
-    monkeypatch.setenv(f"{prefix}HTTP_CLIENT_HEALTH_URL", "/health")
-
-    run_checks(http_project)
-
-    # The generated integration tests ran (not skipped): their requests reached the server.
-    assert http_upstream.count("GET", "/health") >= 2
-    assert any(path.startswith("/onex-integration-test-") for _, path in http_upstream.requests)
 
 
 def test_retries_only_idempotent_calls_and_maps_failures_to_onex_codes(

@@ -1,9 +1,10 @@
 """Generated PostgreSQL nodes against a real PostgreSQL (private servers, tests/service_postgres.py).
 
-An effect node with the postgres integration (and 40-character names, the longest the
-questionnaire accepts) passes its own checks with DATABASE_URL set, so its example tests and
-its generated integration tests run against the server instead of being skipped; then a live
-node rides out PostgreSQL being down at start-up and stopped while it runs, and one command
+An effect node with the postgres integration and 40-character names (the longest the
+questionnaire accepts) passes its own checks with DATABASE_URL set in
+tests/test_integration_all.py (every integration, the same names), so its example tests and
+generated integration tests run against the server there. Here a live node of such a project
+rides out PostgreSQL being down at start-up and stopped while it runs, and one command
 delivered again after a crash, to a restarted node and to a second instance at once, is
 stored once. With its circuit breaker switched on (every postgres node has one, disabled
 unless the feature circuit_breaker or the environment enables it), the real server is stopped
@@ -13,7 +14,6 @@ while the breaker is watched opening, failing fast, going half-open and closing.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +21,8 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from conftest import generate, project_python, run_checks, sync_environment
-from service_postgres import PASSWORD, PostgresServer, create_postgres_server
+from conftest import generate, project_python, sync_environment
+from service_postgres import PostgresServer, create_postgres_server
 from store_outage_driver import OutageProbe, probe_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
@@ -53,34 +53,6 @@ def outage_postgres_server() -> Iterator[PostgresServer]:
     server = create_postgres_server()
     yield server
     server.remove()
-
-
-def test_effect_project_checks_pass_against_postgres(
-    effect_project: Path,
-    postgres_server: PostgresServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", postgres_server.create_database("effect_checks"))
-
-    began = time.perf_counter()
-    completed = run_checks(effect_project)
-    seconds = time.perf_counter() - began
-
-    summary = re.findall(r"^\d+ passed.*$", completed.stdout, re.MULTILINE)
-    assert summary, completed.stdout[-3000:]
-    assert "skipped" not in summary[-1], f"tests needing PostgreSQL were skipped: {summary[-1]}"
-
-    # The example write operation's tests stored rows (the read tests' seed rows are
-    # "seed" rows and do not count), and the replays among them stored nothing more.
-    def count(where: str) -> int:
-        sql = f"SELECT count(*) FROM {TABLE} WHERE {where}"
-        return int(postgres_server.psql(sql, "effect_checks"))
-
-    assert count(f"operation = '{WRITE}'") >= 4, "the example write tests stored nothing"
-    assert count("key LIKE 'redelivered-%'") == 1  # one request, handled twice
-    assert count("key LIKE 'duplicated-%'") == 1  # one request, handled 8 times at once
-    assert PASSWORD not in completed.stdout + completed.stderr  # the DSN is never printed
-    print(f"\ncheck_project.py with PostgreSQL: {seconds:.1f} s; pytest: {summary[-1]}")
 
 
 def test_node_rides_out_postgres_down_at_start_and_restarted_while_running(

@@ -328,8 +328,26 @@ def assert_only_the_new_handler_was_added(updated: Updated) -> None:
     assert routes["archive_record"]["name"] == "handle_archive_record"
 
 
+# The default run updates an effect (adding an operation) and a compute node (checks run on
+# update) here (its sample); a reducer and an orchestrator too with `-m update_full`, as
+# the default run updates those types from 0.1.0 in the two tests after this one (adding an
+# integration, moving a user file: the same assertions, the hook among them) and, sampled,
+# from real past commits in tests/test_update_history.py.
+PLAIN_UPDATES_ELSEWHERE = ("reducer", "orchestrator")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("node_type", copier_choices("node_type"))
+@pytest.mark.update_full
+@pytest.mark.parametrize(
+    "node_type",
+    [
+        pytest.param(
+            node_type,
+            marks=[] if node_type in PLAIN_UPDATES_ELSEWHERE else [pytest.mark.matrix_sample],
+        )
+        for node_type in copier_choices("node_type")
+    ],
+)
 def test_update_brings_new_patterns_and_keeps_user_code(
     node_type: str, template_repo: Path, tmp_path: Path
 ) -> None:
@@ -385,6 +403,7 @@ def test_update_that_adds_an_integration(
     assert_template_files_match_fresh_copy(
         updated, template_repo, tmp_path, {**answers, **with_redis}
     )
+    assert_hook_refuses_conflicts(updated.project)
     (package,) = (updated.project / "src").iterdir()
     assert (package / "integrations" / "redis").is_dir()
     assert (package / "stores" / "redis_state_store.py").is_file()
@@ -453,6 +472,7 @@ def test_update_across_a_release_that_moves_a_user_file(
     assert_user_edits_intact(updated, repo)
     assert_new_template_content(updated)
     assert_template_files_match_fresh_copy(updated, repo, tmp_path, answers)
+    assert_hook_refuses_conflicts(updated.project)
     checked = run_checks(updated.project)
     # The user's test still runs, and passes, from its new place.
     assert [t for t in checked.passed if t.startswith("tests.unit.test_operations.")], (

@@ -13,8 +13,11 @@ onex validate) green.
 
 The past releases are the earliest commit whose generated nodes pass their checks and every
 commit since that changed copier.yml or extensions/ (the code and questions an update runs).
-The default run samples one commit per node type (SAMPLED); the whole commits x types matrix
-runs with `-m history_full` (tests/conftest.py leaves it out unless `-m` names it).
+SAMPLED names one commit per node type, two early and two late ones; the default run updates
+from one early and one late sample, rotating with HEAD's commit (tests/conftest.py
+matrix_sample), so two successive CI runs cover all four more often than not. The whole commits
+x types matrix, SAMPLED with it, runs with `-m history_full` (tests/conftest.py leaves it out
+unless `-m` names it).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, copier_choices, run_checks
+from conftest import TEMPLATE_ROOT, copier_choices, matrix_sample, run_checks
 from packaging.version import Version
 from update_helpers import (
     assert_clean_merge,
@@ -53,7 +56,8 @@ class Sample:
     why: str
 
 
-# One node type from each of four past commits, all four types covered (the default run).
+# One node type from each of four past commits, all four types covered: two early commits,
+# then two late ones (the default run updates from one of each, SAMPLE_ERAS).
 SAMPLED = (
     Sample(
         "23f5b01",
@@ -79,6 +83,9 @@ SAMPLED = (
         "extension (7480451), still with the fixed-name loader",
     ),
 )
+
+
+SAMPLE_ERAS = ("early", "early", "late", "late")  # of each SAMPLED entry, in order
 
 
 def history_commits() -> list[str]:
@@ -194,7 +201,11 @@ def assert_updates(history: History, commit: str, node_type: str, workdir: Path)
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("commit", "node_type"),
-    [pytest.param(s.commit, s.node_type, id=f"{s.node_type}-from-{s.commit}") for s in SAMPLED],
+    matrix_sample(
+        [pytest.param(s.commit, s.node_type, id=f"{s.node_type}-from-{s.commit}") for s in SAMPLED],
+        group=lambda case: SAMPLE_ERAS[[s.commit for s in SAMPLED].index(case.values[0])],
+        marker="history_full",
+    ),
 )
 def test_update_from_a_past_release(
     history: History, commit: str, node_type: str, tmp_path: Path
@@ -226,6 +237,14 @@ def test_the_sample_covers_every_node_type_from_a_different_past_release() -> No
     unknown = [s.commit for s in SAMPLED if s.commit not in commits]
     assert not unknown, f"sampled commits not among the past releases {commits}: {unknown}"
     assert all(s.why for s in SAMPLED)
+    assert len(SAMPLE_ERAS) == len(SAMPLED)
+    # The eras follow the commits: every early sample is older than every late one.
+    position = {commit: i for i, commit in enumerate(commits)}
+    ages = {
+        era: [position[s.commit] for s, e in zip(SAMPLED, SAMPLE_ERAS, strict=True) if e == era]
+        for era in SAMPLE_ERAS
+    }
+    assert max(ages["early"]) < min(ages["late"]), ages
 
 
 def test_history_marks_releases_in_commit_order(history: History) -> None:
