@@ -3,7 +3,7 @@
 The table and the refusals are pure and fast. Every variant is generated (no checks) in the
 default run; one checked project per variant runs behind the `variants_full` marker
 (`-m variants_full`), and the default run checks ONE of them, rotating with the commit so that
-every variant is checked over a few commits (its index is in the test id).
+every variant is checked over a few commits (tests/conftest.py matrix_sample).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from conftest import (
     copier_choices,
     generate,
     integration_tests,
+    matrix_sample,
     project_spec,
     run_checks,
 )
@@ -234,15 +235,18 @@ def test_every_partial_a_variant_names_exists_and_is_included() -> None:
 # ---------------------------------------------------------------------------------------------
 # Generated projects
 # ---------------------------------------------------------------------------------------------
-# The variant the default run checks: it rotates with the commit (HEAD's sha mod 7).
-def _head_index() -> int:
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=TEMPLATE_ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return int(sha, 16) % len(VARIANT_ANSWERS)
-
-
-SAMPLED = list(VARIANT_ANSWERS)[_head_index()]
+# One checked project per variant behind `-m variants_full`; the default run checks one of
+# them, rotating with the commit (tests/conftest.py matrix_sample, the suite's one sampler).
+CHECKED_VARIANTS = matrix_sample(
+    [pytest.param(name, id=name) for name in VARIANT_ANSWERS],
+    group=lambda case: "variant",
+    marker="variants_full",
+)
+SAMPLED = next(
+    case.values[0]
+    for case in CHECKED_VARIANTS
+    if any(mark.name == "matrix_sample" for mark in case.marks)
+)
 
 
 def test_every_variant_generates(copie: Any) -> None:
@@ -301,17 +305,6 @@ def _check_variant(copie: Any, request: pytest.FixtureRequest, name: str) -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [SAMPLED], ids=lambda n: f"sample-{n}")
-def test_sampled_variant_passes_every_check(
-    copie: Any, request: pytest.FixtureRequest, name: str
-) -> None:
-    _check_variant(copie, request, name)
-
-
-@pytest.mark.slow
-@pytest.mark.variants_full
-@pytest.mark.parametrize("name", list(VARIANT_ANSWERS))
-def test_every_variant_passes_every_check(
-    copie: Any, request: pytest.FixtureRequest, name: str
-) -> None:
+@pytest.mark.parametrize("name", CHECKED_VARIANTS)
+def test_variant_passes_every_check(copie: Any, request: pytest.FixtureRequest, name: str) -> None:
     _check_variant(copie, request, name)
