@@ -18,6 +18,9 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import to_json
 
+# Relative: this module is not rendered, so it cannot name the package.
+from ..runtime.node_logging import utc_now_text
+
 
 class ModelOnexEnvelopeV1(BaseModel):
     """One event: identity, routing and tracing fields around a JSON payload."""
@@ -82,7 +85,7 @@ def new_envelope(
         "event_id": event_id,
         "event_type": event_type,
         "event_version": _EVENT_VERSION,
-        "event_timestamp": datetime.now(UTC).isoformat().removesuffix("+00:00") + "Z",
+        "event_timestamp": utc_now_text("Z"),
         "source_node_id": source_node_id,
         "source_service": source_service,
         "correlation_id": correlation_id,

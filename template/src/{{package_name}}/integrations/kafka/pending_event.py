@@ -33,7 +33,8 @@ class PendingEvent:
     ) -> "PendingEvent":
         """Serialise `envelope`: the node's own JSON form (a dict, events/node_events.py), a
         Pydantic model, or anything json.dumps accepts."""
-        if isinstance(envelope, Mapping):
+        # dict first: the check against the Mapping ABC alone costs more than the rest of this.
+        if isinstance(envelope, (dict, Mapping)):
             return cls(
                 topic=topic,
                 key=key,
