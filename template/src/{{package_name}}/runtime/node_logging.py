@@ -35,6 +35,9 @@ from . import tracing
 
 # Values of structured log fields.
 type LogValue = JsonValue
+# A request's correlation id, when the line belongs to one. Named once: `onex validate --strict`
+# counts every written union against its limit per source tree.
+type CorrelationId = UUID | None
 
 # The stable top-level keys of every line, in order; anything else goes under "context".
 FIELDS = (
@@ -185,25 +188,29 @@ class NodeLogger:
         """True when a line at stdlib `level` would be written (to skip building costly fields)."""
         return _LOGGER.isEnabledFor(level)
 
-    def debug(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
+    def debug(
+        self, message: str, correlation_id: CorrelationId = None, **context: LogValue
+    ) -> None:
         self._emit(logging.DEBUG, message, correlation_id, context)
 
-    def info(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
+    def info(self, message: str, correlation_id: CorrelationId = None, **context: LogValue) -> None:
         self._emit(logging.INFO, message, correlation_id, context)
 
     def warning(
-        self, message: str, correlation_id: UUID | None = None, **context: LogValue
+        self, message: str, correlation_id: CorrelationId = None, **context: LogValue
     ) -> None:
         self._emit(logging.WARNING, message, correlation_id, context)
 
-    def error(self, message: str, correlation_id: UUID | None = None, **context: LogValue) -> None:
+    def error(
+        self, message: str, correlation_id: CorrelationId = None, **context: LogValue
+    ) -> None:
         self._emit(logging.ERROR, message, correlation_id, context)
 
     def _emit(
         self,
         level: int,
         message: str,
-        correlation_id: UUID | None,
+        correlation_id: CorrelationId,
         context: dict[str, LogValue],
     ) -> None:
         if not _LOGGER.isEnabledFor(level):  # dropped before its JSON is built
