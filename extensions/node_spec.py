@@ -90,14 +90,14 @@ _INTEGRATION_KEYWORDS: dict[str, tuple[str, ...]] = {
 # fmt: on
 
 
-def _load_mixin_catalogue() -> ModuleType:
-    """extensions/mixin_catalogue.py, loaded by path under a name made of its content.
-
-    Copier loads this file by path (onex_jinja.load_sibling), so the catalogue beside it is
-    not importable by name; and one Copier process renders two template versions on update,
-    so a fixed module name would hand the second version the first one's catalogue."""
-    path = Path(__file__).with_name("mixin_catalogue.py")
-    name = f"onex_template_mixin_catalogue_{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+def _load_sibling(filename: str) -> ModuleType:
+    """The module in `filename` beside this file, registered under a name made of its content,
+    as onex_jinja.load_sibling registers this module (its docstring says why): Copier loads the
+    extensions by path, so a plain import would not find the file, and one Copier process
+    renders two template versions on update, so a fixed name would hand the second version the
+    first one's tables."""
+    path = Path(__file__).with_name(filename)
+    name = f"onex_template_{path.stem}_{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -114,7 +114,7 @@ def _load_mixin_catalogue() -> ModuleType:
 
 
 # Every mixin omnibase_core ships, used or refused with the reason (issue 11 item 6).
-MIXIN_CATALOGUE = _load_mixin_catalogue()
+MIXIN_CATALOGUE = _load_sibling("mixin_catalogue.py")
 # Mixins the custom-composition path may add, with the module each lives in (from the
 # catalogue; tests/test_node_spec.py checks them against the pinned omnibase_core).
 MIXIN_MODULES: dict[str, str] = {
@@ -1678,27 +1678,7 @@ def _workflow_fields(
 # ---------------------------------------------------------------------------------------------
 # Template variants (extensions/variants.py holds the table and the selection)
 # ---------------------------------------------------------------------------------------------
-def _load_variants() -> ModuleType:
-    """extensions/variants.py, from beside this file: Copier loads the extensions by path, so
-    a plain import would not find it. Keyed by its content, as onex_jinja.load_sibling keys
-    this module, so two template versions rendered in one process keep their own tables."""
-    path = Path(__file__).with_name("variants.py")
-    name = f"onex_template_variants_{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
-    if name not in sys.modules:
-        loader_spec = importlib.util.spec_from_file_location(name, path)
-        assert loader_spec is not None
-        assert loader_spec.loader is not None
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules[name] = module  # its dataclasses need the module registered
-        try:
-            loader_spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
-    return sys.modules[name]
-
-
-variants = _load_variants()
+variants = _load_sibling("variants.py")
 
 
 def _spec_variant(
