@@ -93,6 +93,20 @@ def status_of(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else 0
 
 
+def run_in_project(project: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """`code` run by the project's own Python (its .venv), in the project; it must succeed."""
+    result = subprocess.run(
+        [str(project / ".venv" / "bin" / "python"), "-c", code],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
 def test_endpoint_survives_idle_floods_oversize_and_slow_loris(
     served: tuple[int, Path],
 ) -> None:
@@ -203,15 +217,7 @@ def test_node_serves_on_asyncio_where_uvloop_is_not_importable(default_project: 
         "print(type(loop).__module__, name)\n"
         "loop.close()\n"
     )
-    result = subprocess.run(
-        [str(default_project / ".venv" / "bin" / "python"), "-c", probe],
-        cwd=default_project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_in_project(default_project, probe)
     assert result.stdout.splitlines() == [
         "True asyncio (uvloop not importable)",
         "(None, 'asyncio')",
@@ -258,13 +264,5 @@ async def main() -> None:
 
 asyncio.run(main())
 """
-    result = subprocess.run(
-        [str(default_project / ".venv" / "bin" / "python"), "-c", probe],
-        cwd=default_project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_in_project(default_project, probe)
     assert result.stdout.splitlines() == ["2 True", "2"], result.stdout
