@@ -46,7 +46,13 @@ PLAIN_TABLE = "plain_records"
 
 def outer(args: argparse.Namespace) -> int:
     """Services, project, .venv; then this file again, inside the project's .venv."""
-    from bench_support import generated_project, kafka_broker, postgres_database, run_inner
+    from bench_support import (
+        generated_project,
+        kafka_broker,
+        postgres_database,
+        run_inner,
+        served_node_env,
+    )
     from conftest import project_spec
 
     with (
@@ -55,17 +61,8 @@ def outer(args: argparse.Namespace) -> int:
         postgres_database("bench_commands") as database_url,
     ):
         spec = project_spec(project.path)
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "DATABASE_URL": database_url,
-            f"{PREFIX}KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses it (service_kafka.py)
-            f"{PREFIX}HTTP_HOST": "127.0.0.1",
-            f"{PREFIX}HTTP_PORT": "0",
-            f"{PREFIX}LOG_LEVEL": "WARNING",
-            "BENCH_COMMAND_TOPIC": spec.command_topic,
-            "BENCH_PACKAGE": spec.package_name,
-        }
+        env = served_node_env(PREFIX, bootstrap, database_url, spec.package_name)
+        env["BENCH_COMMAND_TOPIC"] = spec.command_topic
         arguments = ["--commands", str(args.commands), "--rounds", str(args.rounds)]
         arguments += ["--partitions", str(args.partitions)]
         arguments += ["--profile-node", args.profile_node] if args.profile_node else []

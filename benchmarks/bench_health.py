@@ -58,7 +58,13 @@ def outer(args: argparse.Namespace) -> int:
     """Services, project(s), .venv(s); then this file again, inside the HEAD project's .venv."""
     import contextlib
 
-    from bench_support import generated_project, kafka_broker, postgres_database, run_inner
+    from bench_support import (
+        generated_project,
+        kafka_broker,
+        postgres_database,
+        run_inner,
+        served_node_env,
+    )
     from conftest import project_spec
 
     with contextlib.ExitStack() as stack:
@@ -73,18 +79,11 @@ def outer(args: argparse.Namespace) -> int:
             arguments += ["--compare", args.compare, "--compare-python", str(baseline.python)]
         bootstrap = stack.enter_context(kafka_broker())
         database_url = stack.enter_context(postgres_database("bench_health"))
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "DATABASE_URL": database_url,
-            f"{PREFIX}KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses it (service_kafka.py)
-            f"{PREFIX}HTTP_HOST": "127.0.0.1",
-            f"{PREFIX}HTTP_PORT": "0",
-            # Room for every client connection: beyond the cap the oldest idle one is closed.
-            f"{PREFIX}HTTP_MAX_CONNECTIONS": str(2 * args.concurrency),
-            f"{PREFIX}LOG_LEVEL": "WARNING",
-            "BENCH_PACKAGE": project_spec(project.path).package_name,
-        }
+        env = served_node_env(
+            PREFIX, bootstrap, database_url, project_spec(project.path).package_name
+        )
+        # Room for every client connection: beyond the cap the oldest idle one is closed.
+        env[f"{PREFIX}HTTP_MAX_CONNECTIONS"] = str(2 * args.concurrency)
         return run_inner(project, __file__, arguments, env)
 
 

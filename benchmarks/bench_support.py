@@ -8,6 +8,7 @@ file runs again inside that .venv (`--inner`) to measure. These helpers are the 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,21 @@ def postgres_database(name: str) -> Iterator[str]:
         yield postgres.create_database(name)
     finally:
         postgres.remove()
+
+
+def served_node_env(prefix: str, bootstrap: str, database_url: str, package: str) -> dict[str, str]:
+    """The environment of a served kafka + postgres node on the bench's services: tansu, a
+    PostgreSQL database, an HTTP endpoint on a free loopback port, quiet logs."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "DATABASE_URL": database_url,
+        f"{prefix}KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses it (service_kafka.py)
+        f"{prefix}HTTP_HOST": "127.0.0.1",
+        f"{prefix}HTTP_PORT": "0",
+        f"{prefix}LOG_LEVEL": "WARNING",
+        "BENCH_PACKAGE": package,
+    }
 
 
 def run_inner(project: BenchProject, script: str, arguments: list[str], env: dict[str, str]) -> int:
