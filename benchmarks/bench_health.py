@@ -11,7 +11,8 @@ take turns (mode A, B, C, A, B, C...), so a machine shared with other work loads
 alike and an A/B within one run compares like with like:
 
 - uvloop, cached: the defaults (`<PREFIX>EVENT_LOOP=uvloop`, `<PREFIX>HEALTH_CACHE_SECONDS=1.0`):
-  concurrent calls share one run of the dependency checks, answered on the light path;
+  concurrent calls share one run of the dependency checks; the client's plain probes are
+  answered by each connection from the cached report's bytes (health_endpoint.ProbeAnswers);
 - asyncio, cached: `<PREFIX>EVENT_LOOP=asyncio`, the standard library's loop;
 - uvloop, uncached: `<PREFIX>HEALTH_CACHE_SECONDS=0`, every call runs every check;
 - with `--compare REF` (a commit, branch or tag of this repository), also the node generated

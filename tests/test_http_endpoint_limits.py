@@ -6,7 +6,10 @@ oversized body 413; a slow-loris client is cut after the header timeout; a malfo
 is one structured log line; and the log stays small (no flood of "Too many open files").
 GET and HEAD /health take the endpoint's light path (past the router): pipelined on one
 kept-alive connection with a routed GET /metrics, each is answered in order, HEAD without a
-body; and the node serves on uvloop, as its 'serving' line says.
+body; and the node serves on uvloop, as its 'serving' line says. Plain probes are answered by
+the connection itself with what aiohttp would answer, until the connection's first other
+request; such a connection still closes when idle past the keep-alive timeout, and the header
+timeout applies again to its first routed request.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("default_project")]
 FILE_LIMIT = 1024
 IDLE_CONNECTIONS = 1100
 HEADER_TIMEOUT_SECONDS = 1.0
+KEEPALIVE_TIMEOUT_SECONDS = 2.0
+PROBE = b"GET /health HTTP/1.1\r\nHost: x\r\nUser-Agent: kube-probe/1.29\r\nAccept: */*\r\n\r\n"
 
 
 def limit_open_files() -> None:
@@ -52,6 +57,7 @@ def served(default_project: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
                 f"{prefix}HTTP_HOST": "127.0.0.1",
                 f"{prefix}HTTP_PORT": "0",
                 f"{prefix}HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT_SECONDS),
+                f"{prefix}HTTP_KEEPALIVE_TIMEOUT_SECONDS": str(KEEPALIVE_TIMEOUT_SECONDS),
             },
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -91,6 +97,37 @@ def exchange(port: int, request: bytes, timeout: float = 10.0) -> bytes:
 
 def status_of(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else 0
+
+
+def ask(client: socket.socket, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of one request on a kept-alive connection."""
+    client.sendall(request)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = client.recv(65536)
+        assert chunk, f"closed after {answer!r}"
+        answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    length = 0 if request.startswith(b"HEAD") else int(headers["Content-Length"])
+    while len(body) < length:
+        chunk = client.recv(65536)
+        assert chunk, f"closed after {answer!r}"
+        body += chunk
+    assert len(body) == length, (body, length)  # nothing beyond the one answer
+    return int(lines[0].split(" ", 2)[1]), headers, body
+
+
+def closed_within(client: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server closed `client` (None: still open after `seconds`)."""
+    began = time.monotonic()
+    client.settimeout(seconds)
+    try:
+        assert client.recv(1) == b""
+    except TimeoutError:
+        return None
+    return time.monotonic() - began
 
 
 def run_in_project(project: Path, code: str) -> subprocess.CompletedProcess[str]:
@@ -198,6 +235,51 @@ def test_endpoint_survives_idle_floods_oversize_and_slow_loris(
     assert text.count("Too many open files") == 0, text[-3000:]
     assert len(text) < 200_000, len(text)
     print(f"\nhttp endpoint: node log {len(text)} bytes, slow client cut after {waited:.2f} s")
+
+
+def test_plain_probes_are_answered_as_aiohttp_would_until_another_request(
+    served: tuple[int, Path],
+) -> None:
+    port, _ = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        light = [ask(client, PROBE) for _ in range(3)]
+        light_head = ask(client, PROBE.replace(b"GET", b"HEAD", 1))
+        metrics = ask(client, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        routed = ask(client, PROBE)  # aiohttp reads this connection from now on
+        routed_head = ask(client, PROBE.replace(b"GET", b"HEAD", 1))
+    # Which path answered shows in one header: aiohttp names itself, the light path does not.
+    assert all("Server" not in headers for _, headers, _ in [*light, light_head]), light
+    assert "aiohttp" in routed[1]["Server"] and "aiohttp" in routed_head[1]["Server"], routed
+    for (status, headers, body), (routed_status, routed_headers, routed_body) in [
+        *((answer, routed) for answer in light),
+        (light_head, routed_head),
+    ]:
+        assert status == routed_status == 200, (status, routed_status)
+        assert headers["Content-Type"] == routed_headers["Content-Type"], headers
+        assert headers["Content-Length"] == routed_headers["Content-Length"], headers
+        assert body == routed_body, (body, routed_body)  # the cached report, as aiohttp sends it
+        assert headers["Date"].endswith(" GMT"), headers
+    assert json.loads(light[0][2])["status"] in ("healthy", "degraded"), light[0]
+    assert light_head[2] == b"" and metrics[0] == 200, (light_head, metrics)
+
+    # Probes keep a connection alive; idle past the keep-alive timeout, it is closed. The
+    # probe after 1.2 s finds the 1 s health cache expired: answered once the checks ran.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        for _ in range(3):
+            assert ask(client, PROBE)[0] == 200
+            time.sleep(0.6 * KEEPALIVE_TIMEOUT_SECONDS)
+        assert ask(client, PROBE)[0] == 200
+        idle = closed_within(client, KEEPALIVE_TIMEOUT_SECONDS + 3)
+    assert idle is not None, "an idle probe connection was never closed"
+    assert 0.5 * KEEPALIVE_TIMEOUT_SECONDS < idle < KEEPALIVE_TIMEOUT_SECONDS + 1, idle
+
+    # After a probe, a routed request that never completes its headers is cut in time.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        assert ask(client, PROBE)[0] == 200
+        client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        cut = closed_within(client, HEADER_TIMEOUT_SECONDS + 3)
+    assert cut is not None and cut < HEADER_TIMEOUT_SECONDS + 1, cut
+    print(f"\nplain probes: idle probe connection closed after {idle:.2f} s, slow routed {cut:.2f} s")
 
 
 def test_node_serves_on_asyncio_where_uvloop_is_not_importable(default_project: Path) -> None:
