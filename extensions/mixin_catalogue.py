@@ -20,7 +20,6 @@ CORE_VERSION = "0.47.57"
 
 # What the template does with a mixin:
 USED = "used"  # the generated code calls it; `proof` is the generated test that runs it
-COMPOSED = "composed"  # in the node class when asked, but the generated code calls none of it
 REFUSED = "refused"  # never in the node class the template writes beyond what core composes
 
 
@@ -30,8 +29,8 @@ class MixinEntry:
 
     name: str
     module: str  # the module of omnibase_core.mixins that defines it
-    status: str  # USED, COMPOSED or REFUSED
-    how: str  # USED/COMPOSED: how the node composes and calls it; REFUSED: the reason
+    status: str  # USED or REFUSED
+    how: str  # USED: how the node composes and calls it; REFUSED: the reason
     asked_by: tuple[str, ...] = ()  # feature words that ask for it
     proof: str = ""  # USED: the generated test (path in the generated project) that runs it
 
@@ -54,11 +53,14 @@ _WRAPPER = "comes with ModelService<Type>"
 # fmt: off
 MIXINS: tuple[MixinEntry, ...] = (
     MixinEntry(
-        "MixinCaching", "mixin_caching", COMPOSED,
-        "in ModelServiceCompute/Reducer, and custom composition adds it for caching to keep "
-        "that set; not called: its L1 is an in-process dict with no size limit (expired "
-        "entries leave only when read again), so the node caches in Redis "
-        "(integrations/redis, TTLs from settings) instead",
+        "MixinCaching", "mixin_caching", REFUSED,
+        "its L1 is an in-process dict with no size limit (an expired entry leaves only when "
+        "its key is read again; with no TTL, never), so a long-running node's memory would "
+        "grow with every distinct request; custom composition leaves it out, and the node "
+        "caches in Redis instead: context.cache (integrations/redis), every key expiring after "
+        "REDIS_CACHE_TTL_SECONDS, where a compute's example handlers keep their results "
+        "(handlers/shared.py cache_aside). ModelServiceCompute/Reducer compose it themselves "
+        "(the wrapper's own base, not the template's choice); the node calls none of it",
         asked_by=("caching",),
     ),
     MixinEntry(

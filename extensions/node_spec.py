@@ -119,14 +119,13 @@ MIXIN_CATALOGUE = _load_sibling("mixin_catalogue.py")
 # catalogue; tests/test_node_spec.py checks them against the pinned omnibase_core).
 MIXIN_MODULES: dict[str, str] = {
     name: MIXIN_CATALOGUE.BY_NAME[name].import_path
-    for name in ("MixinHealthCheck", "MixinMetrics", "MixinFailFast", "MixinCaching")
+    for name in ("MixinHealthCheck", "MixinMetrics", "MixinFailFast")
 }
 # The node calls health and metrics APIs, so a custom composition always carries these two.
 _REQUIRED_MIXINS: tuple[str, ...] = ("MixinHealthCheck", "MixinMetrics")
 _FEATURE_MIXINS: dict[str, str] = {
     "fail_fast": "MixinFailFast",
     "strict_validation": "MixinFailFast",
-    "caching": "MixinCaching",
 }
 CUSTOM_COMPOSITION_FEATURES: tuple[str, ...] = ("no_service_mode", "custom_mixins")
 _NEEDS_COMPOSITION: tuple[str, ...] = ("fail_fast", "strict_validation")
@@ -138,7 +137,7 @@ _NEEDS_COMPOSITION: tuple[str, ...] = ("fail_fast", "strict_validation")
 # a multiselect answer in choice order.
 FEATURES: dict[str, str] = {
     "event_driven": "integrations default to include kafka",
-    "caching": "integrations default to include redis; custom composition adds MixinCaching",
+    "caching": "integrations default to include redis, where the node caches with TTLs",
     "persistence": "integrations default to include postgres",
     "http_client": "integrations default to include http",
     "api_client": "integrations default to include http",
@@ -1029,7 +1028,7 @@ def mixin_decisions(
 ) -> tuple[Decision, ...]:
     """The catalogue's word for every mixin the features (or, as the seeds match them, the
     words of the operations' names) ask for, beyond what select_base already composed: used,
-    composed but not called, refused, or not in core, each with its reason."""
+    refused, or not in core, each with its reason."""
     words = [*features, *(word for op in operations for word in op.split("_"))]
     decisions: list[Decision] = []
     for entry in MIXIN_CATALOGUE.asking(words):
@@ -1041,9 +1040,7 @@ def mixin_decisions(
             reason = f"not in omnibase_core {MIXIN_CATALOGUE.CORE_VERSION}; {entry.instead}"
             decisions.append(Decision("mixin refused", entry.name, f"{asked}: {reason}"))
         else:
-            # a COMPOSED mixin this node's class does not carry (e.g. caching on a wrapper)
-            topic = "mixin not used" if entry.status == "composed" else f"mixin {entry.status}"
-            decisions.append(Decision(topic, entry.name, f"{asked}: {entry.how}"))
+            decisions.append(Decision(f"mixin {entry.status}", entry.name, f"{asked}: {entry.how}"))
     return tuple(decisions)
 
 

@@ -62,8 +62,15 @@ from omnibase_core.mixins.mixin_canonical_serialization import MixinCanonicalYAM
 from omnibase_core.mixins.mixin_hash_computation import MixinHashComputation
 from omnibase_core.mixins.mixin_fsm_execution import MixinFSMExecution
 from omnibase_core.mixins.mixin_workflow_execution import MixinWorkflowExecution
+from omnibase_core.mixins.mixin_caching import MixinCaching
+import omnibase_core.mixins.mixin_caching as caching_module
+import asyncio, inspect, time, types
 from omnibase_core.nodes.node_reducer import NodeReducer
 from omnibase_core.nodes.node_orchestrator import NodeOrchestrator
+from omnibase_core.nodes.node_service_compute import ModelServiceCompute
+from omnibase_core.nodes.node_service_effect import ModelServiceEffect
+from omnibase_core.nodes.node_service_orchestrator import ModelServiceOrchestrator
+from omnibase_core.nodes.node_service_reducer import ModelServiceReducer
 
 class ModelResponse(MixinYAMLSerialization, BaseModel):
     name: str
@@ -88,6 +95,28 @@ except AssertionError:
     seen["hash_without_metadata_block"] = False
 seen["fsm_in_reducer"] = MixinFSMExecution in NodeReducer.__mro__
 seen["workflow_in_orchestrator"] = MixinWorkflowExecution in NodeOrchestrator.__mro__
+# MixinCaching: which wrappers compose it, and whether anything bounds its in-process L1.
+seen["caching_in_wrappers"] = sorted(
+    wrapper.__name__
+    for wrapper in (ModelServiceCompute, ModelServiceEffect, ModelServiceOrchestrator,
+                    ModelServiceReducer)
+    if MixinCaching in wrapper.__mro__
+)
+seen["caching_init_options"] = sorted(
+    name for name in inspect.signature(MixinCaching.__init__).parameters
+    if name not in ("self", "args", "kwargs")
+)
+cache = MixinCaching()
+async def fill():
+    for n in range(5000):
+        await cache.set_cached(f"request-{n}", n, ttl_seconds=60)
+    await cache.set_cached("forever", 0)  # no TTL given and no default: never expires
+asyncio.run(fill())
+seen["caching_l1_entries"] = cache.get_cache_stats()["entries"]
+# An hour later every TTL has passed; writing one more key evicts none of them.
+caching_module.time = types.SimpleNamespace(time=lambda: time.time() + 3600)
+asyncio.run(cache.set_cached("one-more", 1, ttl_seconds=60))
+seen["caching_l1_kept_expired"] = len(cache._cache_data)
 print(json.dumps(seen))
 """
 
@@ -106,6 +135,13 @@ def test_refusals_that_rest_on_core_still_hold(default_project: Path) -> None:
         "hash_without_metadata_block": False,
         "fsm_in_reducer": True,  # "comes with NodeReducer"
         "workflow_in_orchestrator": True,  # "comes with NodeOrchestrator"
+        # MixinCaching: "ModelServiceCompute/Reducer compose it themselves"
+        "caching_in_wrappers": ["ModelServiceCompute", "ModelServiceReducer"],
+        # "no size limit": no option bounds it, 5001 distinct keys are 5001 entries, and
+        # expired entries stay until their key is read ("expired entries leave only when read")
+        "caching_init_options": ["backend", "default_ttl_seconds", "max_consecutive_failures"],
+        "caching_l1_entries": 5001,
+        "caching_l1_kept_expired": 5002,
     }
 
 
@@ -114,7 +150,7 @@ def test_every_entry_is_used_with_a_proof_or_says_why() -> None:
     assert len(names) == len(set(names))
     generated_tests = [path.name for path in (TEMPLATE_ROOT / "template" / "tests").rglob("*")]
     for entry in CATALOGUE.MIXINS:
-        assert entry.status in (CATALOGUE.USED, CATALOGUE.COMPOSED, CATALOGUE.REFUSED), entry
+        assert entry.status in (CATALOGUE.USED, CATALOGUE.REFUSED), entry
         assert len(entry.how) > 40, entry.name  # a reason, not a word
         assert "not yet" not in entry.how
         if entry.status == CATALOGUE.USED:
@@ -123,9 +159,11 @@ def test_every_entry_is_used_with_a_proof_or_says_why() -> None:
             assert any(proof in name for name in generated_tests), (entry.name, entry.proof)
         else:
             assert entry.proof == "", entry.name
-    # what node_spec may compose is in the catalogue, and not refused
+    # what node_spec may compose is in the catalogue, and used: no mixin sits in the class
+    # the template writes without being called
     for mixin in node_spec.MIXIN_MODULES:
-        assert CATALOGUE.BY_NAME[mixin].status != CATALOGUE.REFUSED, mixin
+        assert CATALOGUE.BY_NAME[mixin].status == CATALOGUE.USED, mixin
+    assert not hasattr(CATALOGUE, "COMPOSED")
 
 
 # Operation words the seeds match (6.2: "listen"/"subscribe", "serialize"/"yaml").
@@ -186,13 +224,19 @@ def test_decision_log_names_the_mixins_chosen_and_refused() -> None:
         "MixinContractStateReducer",
         "MixinFSMExecution",
     }
-    # caching on a wrapper that does not carry MixinCaching: said, not pretended
-    assert decisions(node_type="effect", operations=["get_x"], features=["caching"]) == {
+    # caching: refused with the reason for every base, a custom composition leaves it out
+    caching = {
         "MixinCaching": (
-            "mixin not used",
+            "mixin refused",
             "feature 'caching': " + CATALOGUE.BY_NAME["MixinCaching"].how,
         )
     }
+    for node_type in node_spec.NODE_TYPES:
+        for extra in ([], ["custom_mixins"]):
+            answers = {"node_type": node_type, "operations": ["get_x"]}
+            assert decisions(**answers, features=["caching", *extra]) == caching, node_type
+            base = node_spec.select_base(node_type, ["caching", *extra])
+            assert "MixinCaching" not in base.mixins, node_type
     # no feature, no mixin words: nothing to say
     assert decisions(node_type="compute", operations=["score"], features=[]) == {}
 

@@ -368,11 +368,12 @@ def test_convenience_wrapper_by_default(node_type: str, features: list[str]) -> 
         (["custom_mixins"], ("MixinHealthCheck", "MixinMetrics")),
         (["no_service_mode"], ("MixinHealthCheck", "MixinMetrics")),
         (["custom_mixins", "fail_fast"], ("MixinHealthCheck", "MixinMetrics", "MixinFailFast")),
-        (["no_service_mode", "caching"], ("MixinHealthCheck", "MixinMetrics", "MixinCaching")),
-        # feature order decides mixin order; strict_validation and fail_fast give one mixin
+        # caching adds no mixin (MixinCaching is refused: tests/test_mixins.py)
+        (["no_service_mode", "caching"], ("MixinHealthCheck", "MixinMetrics")),
+        # strict_validation and fail_fast give one mixin
         (
             ["caching", "strict_validation", "fail_fast", "custom_mixins"],
-            ("MixinHealthCheck", "MixinMetrics", "MixinCaching", "MixinFailFast"),
+            ("MixinHealthCheck", "MixinMetrics", "MixinFailFast"),
         ),
     ],
 )
@@ -396,7 +397,9 @@ def test_base_decisions_explain_each_choice() -> None:
     ]
     assert "no feature asked for custom composition" in default.decisions[0].reason
 
-    custom = node_spec.select_base("reducer", ["no_service_mode", "custom_mixins", "caching"])
+    custom = node_spec.select_base(
+        "reducer", ["no_service_mode", "custom_mixins", "caching", "strict_validation"]
+    )
     assert custom.decisions == (
         Decision(
             "base_class",
@@ -407,9 +410,10 @@ def test_base_decisions_explain_each_choice() -> None:
             "mixin", "MixinHealthCheck, MixinMetrics", "the node's health and metrics use them"
         ),
         Decision(
-            "mixin composed",
-            "MixinCaching",
-            "feature 'caching': " + node_spec.MIXIN_CATALOGUE.BY_NAME["MixinCaching"].how,
+            "mixin used",
+            "MixinFailFast",
+            "feature 'strict_validation': "
+            + node_spec.MIXIN_CATALOGUE.BY_NAME["MixinFailFast"].how,
         ),
     )
 
@@ -840,9 +844,9 @@ def test_decision_log_when_answers_follow_the_requirements() -> None:
             "convenience wrapper (service, health, metrics mixins pre-composed); "
             "no feature asked for custom composition",
         ),
-        # the effect's wrapper has no MixinCaching (tests/test_mixins.py checks the reason)
+        # MixinCaching is refused (tests/test_mixins.py checks the reason against core)
         Decision(
-            "mixin not used",
+            "mixin refused",
             "MixinCaching",
             "feature 'caching': " + node_spec.MIXIN_CATALOGUE.BY_NAME["MixinCaching"].how,
         ),

@@ -8,8 +8,9 @@ the newest. A node of each type is generated at a past release, committed, edite
 user edits one (business logic, a model field, a test, a contract setting, a new file) and
 updated with `copier update --defaults --trust --conflict inline`, as docs/ownership.md says.
 Then: exit 0, no conflict markers or .rej files, every user edit kept, template-owned files
-equal to a fresh copy of the newest, and the project's own checks (ruff, mypy --strict, pytest,
-onex validate) green.
+equal to a fresh copy of the newest, the node class's bases kept (less MixinCaching, refused
+since the late samples' custom composition with caching composed it), and the project's own
+checks (ruff, mypy --strict, pytest, onex validate) green.
 
 The past releases are the earliest commit whose generated nodes pass their checks and every
 commit since that changed copier.yml or extensions/ (the code and questions an update runs).
@@ -22,6 +23,7 @@ unless `-m` names it).
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +56,15 @@ class Sample:
     commit: str
     node_type: str
     why: str
+    # Answers beyond node_type the node is generated with at `commit`.
+    answers: tuple[tuple[str, str], ...] = ()
+
+
+# A custom composition with `caching`: before MixinCaching was refused, its class carried
+# MixinCaching (never called); the update must drop it from the template-owned handler.py
+# and keep everything else. integrations=[] keeps the node as the other samples are (caching
+# alone would add redis, whose integration tests need a server these updates do not start).
+CACHING_COMPOSITION = (("features", "[custom_mixins, caching]"), ("integrations", "[]"))
 
 
 # One node type from each of four past commits, all four types covered: two early commits,
@@ -74,13 +85,17 @@ SAMPLED = (
     Sample(
         "4b1f533",
         "effect",
-        "onex_jinja.py keeps per-module state (the spec and decisions cached per answers)",
+        "onex_jinja.py keeps per-module state (the spec and decisions cached per answers); "
+        "a custom composition with caching, so MixinCaching in the class",
+        CACHING_COMPOSITION,
     ),
     Sample(
         "3972528",
         "orchestrator",
         "the latest question change (http_port became a str) and the import-collapsing "
-        "extension (7480451), still with the fixed-name loader",
+        "extension (7480451), still with the fixed-name loader; a custom composition with "
+        "caching, so MixinCaching in the class",
+        CACHING_COMPOSITION,
     ),
 )
 
@@ -175,14 +190,26 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     return History(repo, versions, newest_text)
 
 
-def assert_updates(history: History, commit: str, node_type: str, workdir: Path) -> None:
+def assert_updates(
+    history: History,
+    commit: str,
+    node_type: str,
+    workdir: Path,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> None:
     """A node of `node_type` generated at `commit`, edited, updated to the newest: all kept."""
-    answers = {"node_type": node_type}
+    answers = {"node_type": node_type, **dict(extra)}
     project, edits = generate_and_edit(
         history.repo, history.versions[commit], workdir / "ledger", answers
     )
     legacy = sorted(project.glob("src/*/nodes/*/operations.py"))
+    (handler,) = project.glob("src/*/nodes/*/handler.py")
+    bases_before = class_bases(handler)
     updated = update(project, edits)
+    if extra == CACHING_COMPOSITION:
+        assert "MixinCaching" in bases_before, bases_before  # composed, never called
+    # The node keeps its class bases, less MixinCaching (refused since): the update drops it.
+    assert class_bases(handler) == [base for base in bases_before if base != "MixinCaching"]
 
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert recorded["_commit"] == history.newest
@@ -198,19 +225,33 @@ def assert_updates(history: History, commit: str, node_type: str, workdir: Path)
     run_checks(project)
 
 
+def class_bases(handler: Path) -> list[str]:
+    """The bases of the node class handler.py declares, in order (one a line, as every
+    release writes them: `class Node<Name><Type>(` then `    <base>,` lines then `):`)."""
+    (bases,) = re.findall(r"^class Node\w+\(\n(.*?)^\):", handler.read_text(), re.M | re.S)
+    return [line.strip().removesuffix(",") for line in bases.splitlines()]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("commit", "node_type"),
+    ("commit", "node_type", "extra"),
     matrix_sample(
-        [pytest.param(s.commit, s.node_type, id=f"{s.node_type}-from-{s.commit}") for s in SAMPLED],
+        [
+            pytest.param(s.commit, s.node_type, s.answers, id=f"{s.node_type}-from-{s.commit}")
+            for s in SAMPLED
+        ],
         group=lambda case: SAMPLE_ERAS[[s.commit for s in SAMPLED].index(case.values[0])],
         marker="history_full",
     ),
 )
 def test_update_from_a_past_release(
-    history: History, commit: str, node_type: str, tmp_path: Path
+    history: History,
+    commit: str,
+    node_type: str,
+    extra: tuple[tuple[str, str], ...],
+    tmp_path: Path,
 ) -> None:
-    assert_updates(history, commit, node_type, tmp_path)
+    assert_updates(history, commit, node_type, tmp_path, extra)
 
 
 @pytest.mark.slow
