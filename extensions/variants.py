@@ -34,6 +34,9 @@ class Variant:
     # The template files whose body the variant replaces with its own partial,
     # partials/variants/<name>/<file>.jinja (see partial()).
     partials: tuple[str, ...] = ()
+    # The node type's parts (partials/<node_type>/<part>) the variant replaces with its own,
+    # partials/variants/<name>/<part>, keeping the rest of the file (see part_candidates()).
+    parts: tuple[str, ...] = ()
 
 
 # fmt: off
@@ -42,8 +45,11 @@ VARIANTS: dict[str, Variant] = {
     GENERAL: Variant(GENERAL, None, "the node type's general examples"),
     "database": Variant(
         "database", "effect",
-        "records in PostgreSQL: create (idempotent by the request's key) and read back",
-        integration="postgres", operations=("create_record", "get_record"),
+        "CRUD on records in PostgreSQL: create, read, update, delete, each command applied once",
+        integration="postgres",
+        operations=("create_record", "get_record", "update_record", "delete_record"),
+        parts=("handler_imports.py.jinja", "handler_body.py.jinja", "model_input_fields.py.jinja",
+               "test_operations.py.jinja"),
     ),
     "api": Variant(
         "api", "effect", "calls the upstream HTTP API through the generated client",
@@ -104,6 +110,32 @@ def partial(variant: str, template_file: str) -> str:
     if template_file in VARIANTS[variant].partials:
         return f"partials/variants/{variant}/{template_file}.jinja"
     return ""
+
+
+def part_candidates(variant: str, node_type: str, part: str) -> list[str]:
+    """Where a template file's part `part` lives, for `{% include %}` (the first that exists
+    renders): the variant's own when it replaces that part, then the node type's."""
+    own = [f"partials/variants/{variant}/{part}"] if part in VARIANTS[variant].parts else []
+    return [*own, f"partials/{node_type}/{part}"]
+
+
+# The database variant's CRUD actions by an operation's first word; reads are node_spec's
+# READ_VERBS, and any other write creates a record.
+UPDATE_VERBS = ("update", "replace", "modify", "change", "edit", "set", "patch", "rename")
+DELETE_VERBS = ("delete", "remove", "purge", "drop", "erase", "destroy")
+
+
+def record_action(variant: str, operation: str, reads: bool) -> str:
+    """What an effect operation does to records: read, create, or (the database variant's
+    CRUD only) update or delete. `reads`: whether the operation's name reads."""
+    verb = operation.split("_", 1)[0]
+    if reads:
+        return "read"
+    if variant == "database" and verb in UPDATE_VERBS:
+        return "update"
+    if variant == "database" and verb in DELETE_VERBS:
+        return "delete"
+    return "create"
 
 
 def variants_for(node_type: object) -> tuple[str, ...]:

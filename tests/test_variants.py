@@ -85,8 +85,15 @@ def test_selection_table(
         ("orchestrator", "order workflow", [], ["fulfil_request"], "general"),
         ("compute", "churn model", [], ["normalize_values"], "general"),
         ("effect", "", ["http"], ["create_record", "get_record"], "general"),
-        # ... the database variant's examples are the effect's, on PostgreSQL
-        ("effect", "", ["postgres"], ["create_record", "get_record"], "database"),
+        # ... an effect on PostgreSQL from before the CRUD examples keeps its two operations
+        ("effect", "", ["postgres"], ["create_record", "get_record"], "general"),
+        (
+            "effect",
+            "",
+            ["postgres"],
+            ["create_record", "get_record", "update_record", "delete_record"],
+            "database",
+        ),
         # operations holding the variant's examples keep it
         ("reducer", "analytics", [], ["ingest_amount", "get_daily_total", "x"], "analytics"),
     ],
@@ -228,8 +235,38 @@ def test_every_partial_a_variant_names_exists_and_is_included() -> None:
             assert f"spec.variant_partial('{template_file}')" in hooks, template_file
             named += 1
     assert named >= 10  # analytics and ml bring their own bodies
+    # ... and each part a variant replaces (the rest of the file is the node type's) has its
+    # own partial beside the node type's, which spec.partial() names after it.
+    for name, variant in variants.VARIANTS.items():
+        for part in variant.parts:
+            own, general = variants.part_candidates(name, variant.node_type, part)
+            assert (TEMPLATE_ROOT / own).is_file(), own
+            assert (TEMPLATE_ROOT / general).is_file(), general
+    assert variants.part_candidates("general", "effect", "handler_body.py.jinja") == [
+        "partials/effect/handler_body.py.jinja"
+    ]
     shipped = {p.parent.name for p in (TEMPLATE_ROOT / "partials" / "variants").glob("*/*")}
-    assert shipped == {n for n, v in variants.VARIANTS.items() if v.partials}
+    assert shipped == {n for n, v in variants.VARIANTS.items() if v.partials or v.parts}
+
+
+@pytest.mark.parametrize(
+    ("variant", "operation", "expected"),
+    [
+        ("database", "create_record", "create"),
+        ("database", "get_record", "read"),
+        ("database", "update_record", "update"),
+        ("database", "rename_customer", "update"),
+        ("database", "delete_record", "delete"),
+        ("database", "remove_order", "delete"),
+        ("database", "archive_record", "create"),  # any other write stores a new record
+        # only the database variant updates and deletes: elsewhere every write creates
+        ("general", "update_record", "create"),
+        ("kafka", "delete_record", "create"),
+    ],
+)
+def test_record_action_of_an_operation(variant: str, operation: str, expected: str) -> None:
+    reads = node_spec.is_read_operation(operation)
+    assert variants.record_action(variant, operation, reads) == expected
 
 
 # ---------------------------------------------------------------------------------------------
