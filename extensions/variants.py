@@ -75,7 +75,8 @@ VARIANTS: dict[str, Variant] = {
                   "test_operations.py"),
     ),
     "workflow": Variant(
-        "workflow", "orchestrator", "a saga: steps in dependency order, compensations on failure",
+        "workflow", "orchestrator",
+        "an order saga: reserve stock, charge, ship, confirm; a failure undoes what ran",
         words=("workflow", "workflows", "orchestration", "saga"),
         operations=("reserve_stock", "charge_payment", "ship_order", "send_confirmation",
                     "release_stock", "refund_payment"),
@@ -85,9 +86,13 @@ VARIANTS: dict[str, Variant] = {
                 {"name": "charge_payment", "depends_on": ["reserve_stock"],
                  "compensate": "refund_payment"},
                 {"name": "ship_order", "depends_on": ["charge_payment"]},
-                {"name": "send_confirmation", "depends_on": ["charge_payment"]},
+                # after shipping: the confirmation names the tracking number
+                {"name": "send_confirmation", "depends_on": ["ship_order"]},
             ],
         },
+        parts=("handler_imports.py.jinja", "handler_body.py.jinja", "model_input_fields.py.jinja",
+               "model_output_fields.py.jinja", "shared.py.jinja"),
+        partials=("test_operations.py",),
     ),
 }
 # fmt: on
