@@ -383,6 +383,14 @@ class NodeSpec:
         (update and delete in the database variant only; extensions/variants.py)."""
         return str(variants.record_action(self.variant, operation, is_read_operation(operation)))
 
+    def routes_events(self, operation: str) -> bool:
+        """Whether a kafka variant operation's example routes events, else enriches them."""
+        return bool(variants.routes_events(operation))
+
+    def stream_operations(self, routing: bool) -> list[str]:
+        """The operations whose kafka variant example routes (routing) or enriches events."""
+        return [op for op in self.operations if self.routes_events(op) == routing]
+
     def record_operations(self, action: str) -> list[str]:
         """The operations whose example does `action` to records (record_action), in order."""
         return [op for op in self.operations if self.record_action(op) == action]

@@ -57,8 +57,11 @@ VARIANTS: dict[str, Variant] = {
         partials=("handler.py", "model_input.py", "model_output.py", "test_operations.py"),
     ),
     "kafka": Variant(
-        "kafka", "effect", "the effect examples, fed by and publishing to Kafka topics",
-        integration="kafka",
+        "kafka", "effect",
+        "stream processing: each consumed event enriched, then dropped or routed to a lane",
+        integration="kafka", operations=("enrich_event", "route_event"),
+        partials=("handler.py", "model_input.py", "model_output.py", "shared.py",
+                  "test_operations.py"),
     ),
     "ml": Variant(
         "ml", "compute", "inference from a small model file shipped in the package",
@@ -141,6 +144,16 @@ def record_action(variant: str, operation: str, reads: bool) -> str:
     if variant == "database" and verb in DELETE_VERBS:
         return "delete"
     return "create"
+
+
+# The kafka variant's stream operations by their first word: these filter and route an event,
+# any other enriches it.
+ROUTE_VERBS = ("route", "filter", "dispatch")
+
+
+def routes_events(operation: str) -> bool:
+    """Whether a kafka variant operation's example routes events (else it enriches them)."""
+    return operation.split("_", 1)[0] in ROUTE_VERBS
 
 
 def variants_for(node_type: object) -> tuple[str, ...]:
