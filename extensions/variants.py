@@ -50,6 +50,7 @@ VARIANTS: dict[str, Variant] = {
         operations=("create_record", "get_record", "update_record", "delete_record"),
         parts=("handler_imports.py.jinja", "handler_body.py.jinja", "model_input_fields.py.jinja",
                "test_operations.py.jinja"),
+        partials=("README.md",),
     ),
     "api": Variant(
         "api", "effect", "calls the upstream HTTP API through the generated client",
@@ -61,7 +62,7 @@ VARIANTS: dict[str, Variant] = {
         "stream processing: each consumed event enriched, then dropped or routed to a lane",
         integration="kafka", operations=("enrich_event", "route_event"),
         partials=("handler.py", "model_input.py", "model_output.py", "shared.py",
-                  "test_operations.py"),
+                  "test_operations.py", "README.md"),
     ),
     "ml": Variant(
         "ml", "compute", "inference from a small model file shipped in the package",
@@ -95,7 +96,7 @@ VARIANTS: dict[str, Variant] = {
         },
         parts=("handler_imports.py.jinja", "handler_body.py.jinja", "model_input_fields.py.jinja",
                "model_output_fields.py.jinja", "shared.py.jinja"),
-        partials=("test_operations.py",),
+        partials=("test_operations.py", "README.md"),
     ),
 }
 # fmt: on
