@@ -373,9 +373,26 @@ class NodeSpec:
     def partial(self, name: str) -> list[str]:
         """Where a template file's per-node-type body `name` lives, as candidates for Jinja's
         `{% include %}` (which renders the first that exists): partials/<node_type>/<name>,
-        a path from the template root (partials/README.md). A variant's own body, when one
-        is added, goes before it in this list."""
-        return [f"partials/{self.node_type}/{name}"]
+        a path from the template root (partials/README.md). A variant's own part, when it
+        has one (extensions/variants.py, Variant.parts), goes before it in this list."""
+        return list(variants.part_candidates(self.variant, self.node_type, name))
+
+    def record_action(self, operation: str) -> str:
+        """An effect operation's example action on records: read, create, update or delete
+        (update and delete in the database variant only; extensions/variants.py)."""
+        return str(variants.record_action(self.variant, operation, is_read_operation(operation)))
+
+    def routes_events(self, operation: str) -> bool:
+        """Whether a kafka variant operation's example routes events, else enriches them."""
+        return bool(variants.routes_events(operation))
+
+    def stream_operations(self, routing: bool) -> list[str]:
+        """The operations whose kafka variant example routes (routing) or enriches events."""
+        return [op for op in self.operations if self.routes_events(op) == routing]
+
+    def record_operations(self, action: str) -> list[str]:
+        """The operations whose example does `action` to records (record_action), in order."""
+        return [op for op in self.operations if self.record_action(op) == action]
 
     # Deployment facts (Dockerfile, compose.yaml, .github/workflows/ci.yml, deploy/).
     @property

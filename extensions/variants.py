@@ -34,6 +34,9 @@ class Variant:
     # The template files whose body the variant replaces with its own partial,
     # partials/variants/<name>/<file>.jinja (see partial()).
     partials: tuple[str, ...] = ()
+    # The node type's parts (partials/<node_type>/<part>) the variant replaces with its own,
+    # partials/variants/<name>/<part>, keeping the rest of the file (see part_candidates()).
+    parts: tuple[str, ...] = ()
 
 
 # fmt: off
@@ -42,8 +45,12 @@ VARIANTS: dict[str, Variant] = {
     GENERAL: Variant(GENERAL, None, "the node type's general examples"),
     "database": Variant(
         "database", "effect",
-        "records in PostgreSQL: create (idempotent by the request's key) and read back",
-        integration="postgres", operations=("create_record", "get_record"),
+        "CRUD on records in PostgreSQL: create, read, update, delete, each command applied once",
+        integration="postgres",
+        operations=("create_record", "get_record", "update_record", "delete_record"),
+        parts=("handler_imports.py.jinja", "handler_body.py.jinja", "model_input_fields.py.jinja",
+               "test_operations.py.jinja"),
+        partials=("README.md",),
     ),
     "api": Variant(
         "api", "effect", "calls the upstream HTTP API through the generated client",
@@ -51,8 +58,11 @@ VARIANTS: dict[str, Variant] = {
         partials=("handler.py", "model_input.py", "model_output.py", "test_operations.py"),
     ),
     "kafka": Variant(
-        "kafka", "effect", "the effect examples, fed by and publishing to Kafka topics",
-        integration="kafka",
+        "kafka", "effect",
+        "stream processing: each consumed event enriched, then dropped or routed to a lane",
+        integration="kafka", operations=("enrich_event", "route_event"),
+        partials=("handler.py", "model_input.py", "model_output.py", "shared.py",
+                  "test_operations.py", "README.md"),
     ),
     "ml": Variant(
         "ml", "compute", "inference from a small model file shipped in the package",
@@ -69,7 +79,8 @@ VARIANTS: dict[str, Variant] = {
                   "test_operations.py"),
     ),
     "workflow": Variant(
-        "workflow", "orchestrator", "a saga: steps in dependency order, compensations on failure",
+        "workflow", "orchestrator",
+        "an order saga: reserve stock, charge, ship, confirm; a failure undoes what ran",
         words=("workflow", "workflows", "orchestration", "saga"),
         operations=("reserve_stock", "charge_payment", "ship_order", "send_confirmation",
                     "release_stock", "refund_payment"),
@@ -79,9 +90,13 @@ VARIANTS: dict[str, Variant] = {
                 {"name": "charge_payment", "depends_on": ["reserve_stock"],
                  "compensate": "refund_payment"},
                 {"name": "ship_order", "depends_on": ["charge_payment"]},
-                {"name": "send_confirmation", "depends_on": ["charge_payment"]},
+                # after shipping: the confirmation names the tracking number
+                {"name": "send_confirmation", "depends_on": ["ship_order"]},
             ],
         },
+        parts=("handler_imports.py.jinja", "handler_body.py.jinja", "model_input_fields.py.jinja",
+               "model_output_fields.py.jinja", "shared.py.jinja"),
+        partials=("test_operations.py", "README.md"),
     ),
 }
 # fmt: on
@@ -104,6 +119,42 @@ def partial(variant: str, template_file: str) -> str:
     if template_file in VARIANTS[variant].partials:
         return f"partials/variants/{variant}/{template_file}.jinja"
     return ""
+
+
+def part_candidates(variant: str, node_type: str, part: str) -> list[str]:
+    """Where a template file's part `part` lives, for `{% include %}` (the first that exists
+    renders): the variant's own when it replaces that part, then the node type's."""
+    own = [f"partials/variants/{variant}/{part}"] if part in VARIANTS[variant].parts else []
+    return [*own, f"partials/{node_type}/{part}"]
+
+
+# The database variant's CRUD actions by an operation's first word; reads are node_spec's
+# READ_VERBS, and any other write creates a record.
+UPDATE_VERBS = ("update", "replace", "modify", "change", "edit", "set", "patch", "rename")
+DELETE_VERBS = ("delete", "remove", "purge", "drop", "erase", "destroy")
+
+
+def record_action(variant: str, operation: str, reads: bool) -> str:
+    """What an effect operation does to records: read, create, or (the database variant's
+    CRUD only) update or delete. `reads`: whether the operation's name reads."""
+    verb = operation.split("_", 1)[0]
+    if reads:
+        return "read"
+    if variant == "database" and verb in UPDATE_VERBS:
+        return "update"
+    if variant == "database" and verb in DELETE_VERBS:
+        return "delete"
+    return "create"
+
+
+# The kafka variant's stream operations by their first word: these filter and route an event,
+# any other enriches it.
+ROUTE_VERBS = ("route", "filter", "dispatch")
+
+
+def routes_events(operation: str) -> bool:
+    """Whether a kafka variant operation's example routes events (else it enriches them)."""
+    return operation.split("_", 1)[0] in ROUTE_VERBS
 
 
 def variants_for(node_type: object) -> tuple[str, ...]:

@@ -1,15 +1,18 @@
 """Template variants (extensions/variants.py): the selection table, the refusals, and projects.
 
-The table and the refusals are pure and fast. Every variant is generated (no checks) in the
-default run; one checked project per variant runs behind the `variants_full` marker
+The table and the refusals are pure and fast. Every variant is generated in the default run
+and its example tests (its generated tests/test_operations.py) run against the real service
+it needs; one checked project per variant runs behind the `variants_full` marker
 (`-m variants_full`), and the default run checks ONE of them, rotating with the commit so that
 every variant is checked over a few commits (tests/conftest.py matrix_sample).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +20,15 @@ import node_spec
 import pytest
 from conftest import (
     TEMPLATE_ROOT,
+    assert_nested_pytest_passed,
     copier_choices,
     generate,
     integration_tests,
     matrix_sample,
+    project_python,
     project_spec,
     run_checks,
+    sync_environment,
 )
 from node_spec import SpecError, build_spec
 
@@ -85,8 +91,15 @@ def test_selection_table(
         ("orchestrator", "order workflow", [], ["fulfil_request"], "general"),
         ("compute", "churn model", [], ["normalize_values"], "general"),
         ("effect", "", ["http"], ["create_record", "get_record"], "general"),
-        # ... the database variant's examples are the effect's, on PostgreSQL
-        ("effect", "", ["postgres"], ["create_record", "get_record"], "database"),
+        # ... an effect on PostgreSQL from before the CRUD examples keeps its two operations
+        ("effect", "", ["postgres"], ["create_record", "get_record"], "general"),
+        (
+            "effect",
+            "",
+            ["postgres"],
+            ["create_record", "get_record", "update_record", "delete_record"],
+            "database",
+        ),
         # operations holding the variant's examples keep it
         ("reducer", "analytics", [], ["ingest_amount", "get_daily_total", "x"], "analytics"),
     ],
@@ -228,8 +241,53 @@ def test_every_partial_a_variant_names_exists_and_is_included() -> None:
             assert f"spec.variant_partial('{template_file}')" in hooks, template_file
             named += 1
     assert named >= 10  # analytics and ml bring their own bodies
+    # ... and each part a variant replaces (the rest of the file is the node type's) has its
+    # own partial beside the node type's, which spec.partial() names after it.
+    for name, variant in variants.VARIANTS.items():
+        for part in variant.parts:
+            own, general = variants.part_candidates(name, variant.node_type, part)
+            assert (TEMPLATE_ROOT / own).is_file(), own
+            assert (TEMPLATE_ROOT / general).is_file(), general
+    assert variants.part_candidates("general", "effect", "handler_body.py.jinja") == [
+        "partials/effect/handler_body.py.jinja"
+    ]
     shipped = {p.parent.name for p in (TEMPLATE_ROOT / "partials" / "variants").glob("*/*")}
-    assert shipped == {n for n, v in variants.VARIANTS.items() if v.partials}
+    assert shipped == {n for n, v in variants.VARIANTS.items() if v.partials or v.parts}
+
+
+@pytest.mark.parametrize(
+    ("variant", "operation", "expected"),
+    [
+        ("database", "create_record", "create"),
+        ("database", "get_record", "read"),
+        ("database", "update_record", "update"),
+        ("database", "rename_customer", "update"),
+        ("database", "delete_record", "delete"),
+        ("database", "remove_order", "delete"),
+        ("database", "archive_record", "create"),  # any other write stores a new record
+        # only the database variant updates and deletes: elsewhere every write creates
+        ("general", "update_record", "create"),
+        ("kafka", "delete_record", "create"),
+    ],
+)
+def test_record_action_of_an_operation(variant: str, operation: str, expected: str) -> None:
+    reads = node_spec.is_read_operation(operation)
+    assert variants.record_action(variant, operation, reads) == expected
+
+
+def test_stream_operations_route_or_enrich() -> None:
+    """The kafka variant's examples: route_/filter_/dispatch_ operations route, others enrich."""
+    spec = build_spec(
+        {
+            "service_name": "stream",
+            "node_type": "effect",
+            "integrations": ["kafka"],
+            "variant": "kafka",
+            "operations": ["enrich_event", "route_event", "filter_spam", "tag_event"],
+        }
+    )
+    assert spec.stream_operations(True) == ["route_event", "filter_spam"]
+    assert spec.stream_operations(False) == ["enrich_event", "tag_event"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,20 +307,6 @@ SAMPLED = next(
 )
 
 
-def test_every_variant_generates(copie: Any) -> None:
-    """Each variant copies (no checks), records its answer, and its decision log says so;
-    but the one the sample checks, and those the rest of the suite generates by default:
-    general, database (any effect with postgres and the default operations) and kafka (any
-    effect with kafka, e.g. tests/test_integration_kafka.py)."""
-    for name, answers in VARIANT_ANSWERS.items():
-        if name in ("general", "database", "kafka", SAMPLED):
-            continue
-        project = generate(copie, service_name=f"v_{name}", **answers)
-        recorded = (project / ".copier-answers.yml").read_text()
-        assert f"variant: {name}\n" in recorded, name
-        assert f"**variant: {name}**" in (project / "README.md").read_text(), name
-
-
 def test_a_misfit_answer_stops_the_copy_in_one_line(tmp_path: Path) -> None:
     completed = subprocess.run(
         [
@@ -280,23 +324,32 @@ def test_a_misfit_answer_stops_the_copy_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "misfit").exists() or not any((tmp_path / "misfit").iterdir())
 
 
-def _check_variant(copie: Any, request: pytest.FixtureRequest, name: str) -> None:
-    """Generate the variant's project and run its checks, its integration tests against the
-    real service its variant needs (PostgreSQL, the HTTP upstream, tansu Kafka)."""
-    project = generate(copie, service_name=f"checked_{name}", **VARIANT_ANSWERS[name])
+def _service_environment(
+    request: pytest.FixtureRequest, name: str, project: Path, *, broker: bool = True
+) -> dict[str, str]:
+    """The variables that point `project` at the real service its variant needs (PostgreSQL,
+    the HTTP upstream, tansu Kafka unless not `broker`); {} when it needs none."""
     prefix = project_spec(project).env_prefix
     environment: dict[str, str] = {}
     if name == "database":
         postgres = request.getfixturevalue("postgres_server")
-        environment["DATABASE_URL"] = postgres.create_database(f"variant_{name}")
+        environment["DATABASE_URL"] = postgres.create_database(f"variant_{project.name}")
     elif name == "api":
         upstream = request.getfixturevalue("http_upstream")
         environment[f"{prefix}HTTP_CLIENT_BASE_URL"] = upstream.base_url
         environment[f"{prefix}HTTP_CLIENT_HEALTH_URL"] = "/health"
-    elif name == "kafka":
+    elif name == "kafka" and broker:
         kafka = request.getfixturevalue("kafka_service")
         environment["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap
         environment[f"{prefix}KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # see service_kafka.py
+    return environment
+
+
+def _check_variant(copie: Any, request: pytest.FixtureRequest, name: str) -> None:
+    """Generate the variant's project and run its checks, its integration tests against the
+    real service its variant needs (PostgreSQL, the HTTP upstream, tansu Kafka)."""
+    project = generate(copie, service_name=f"checked_{name}", **VARIANT_ANSWERS[name])
+    environment = _service_environment(request, name, project)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in environment.items():
             patch.setenv(key, value)
@@ -308,3 +361,42 @@ def _check_variant(copie: Any, request: pytest.FixtureRequest, name: str) -> Non
 @pytest.mark.parametrize("name", CHECKED_VARIANTS)
 def test_variant_passes_every_check(copie: Any, request: pytest.FixtureRequest, name: str) -> None:
     _check_variant(copie, request, name)
+
+
+# Every variant's example tests (its generated tests/test_operations.py), in the default run:
+# the variants' behaviour (CRUD, stream routing, the saga's compensations, ...) is proven on
+# every commit, against the real service each needs, while the full checks above rotate. The
+# sampled variant is left out: its full checks run these tests too.
+EXAMPLE_TESTED = [name for name in VARIANT_ANSWERS if name not in ("general", SAMPLED)]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_TESTED)
+def test_variant_examples_pass_their_own_tests(
+    copie: Any, request: pytest.FixtureRequest, name: str
+) -> None:
+    """The variant copies, records its answer, says so in its decision log, and its example
+    tests pass (general is any project of the rest of the suite)."""
+    project = generate(copie, service_name=f"examples_{name}", **VARIANT_ANSWERS[name])
+    assert f"variant: {name}\n" in (project / ".copier-answers.yml").read_text()
+    assert f"**variant: {name}**" in (project / "README.md").read_text()
+    sync_environment(project)
+    # The stream examples run through handle(): no broker needed for this file.
+    environment = _service_environment(request, name, project, broker=False)
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.xml"
+        completed = subprocess.run(
+            [
+                *(str(project_python(project)), "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+                *(f"--junitxml={report}", "tests/test_operations.py"),
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **environment},
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+        # With its service there nothing may be skipped: every example test ran and passed.
+        counts = assert_nested_pytest_passed(completed.stdout, report)
+    assert counts["passed"] >= 5, counts
