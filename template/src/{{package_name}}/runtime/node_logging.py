@@ -104,7 +104,10 @@ def utc_now_text(zone: str = "+00:00") -> str:
         text = datetime.fromtimestamp(seconds, UTC).isoformat().removesuffix("+00:00")
         _second_text = (seconds, text)
     microseconds = nanoseconds // 1000
-    return f"{text}.{microseconds:06d}{zone}" if microseconds else f"{text}{zone}"
+    if not microseconds:
+        return text + zone
+    # zfill rather than a `:06d` format spec, which costs twice as much.
+    return text + "." + str(microseconds).zfill(6) + zone
 
 
 def current_trace_id() -> str | None:
@@ -281,8 +284,9 @@ def _write(handler: logging.StreamHandler[TextIO], level: int, line: str) -> Non
     """What `handler.handle()` does with the line's record: write it and flush, under its lock."""
     handler.acquire()
     try:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
+        stream = handler.stream
+        stream.write(line + handler.terminator)
+        stream.flush()  # StreamHandler.flush() without taking the lock this already holds
     except RecursionError:  # as StreamHandler.emit does
         raise
     except Exception:  # noqa: BLE001  # as StreamHandler.emit: reported, never raised
