@@ -54,6 +54,8 @@ LIBRARY_LOGGERS = ("omnibase", "omnibase_core", "aiokafka", "aiohttp", "asyncpg"
 
 # The node's own logger: the top-level package's name.
 _LOGGER = logging.getLogger(__name__.split(".", 1)[0])
+# The stdlib encoder, for the rare line pydantic_core's refuses (see _encoded_line).
+_LINE_ENCODER = json.JSONEncoder(default=str)
 # The `level` value of NodeLogger's lines.
 _LEVEL_NAMES = {
     logging.DEBUG: "debug",
@@ -145,7 +147,10 @@ def _encoded_line(
     # pydantic_core's serialiser, the one the envelopes use: compact JSON in a fifth of the
     # stdlib encoder's time. A value that is not JSON becomes its str(), as omnibase_core's
     # encoder does for UUIDs, instead of losing the line.
-    return to_json(line, fallback=str).decode()
+    try:
+        return to_json(line, fallback=str).decode()
+    except ValueError:  # what it cannot write at all (bytes that are not UTF-8): stdlib's str()
+        return _LINE_ENCODER.encode(line)
 
 
 class JsonLineFormatter(logging.Formatter):
