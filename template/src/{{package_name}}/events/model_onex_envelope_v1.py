@@ -78,19 +78,20 @@ def new_envelope(
     partition_key: OptionalText,
     payload: dict[str, JsonValue],
     metadata: dict[str, str],
+    event_timestamp: str = "",
 ) -> OnexEnvelopeV1Json:
     """An envelope of the node's own making, from values it already holds as JSON.
 
     Nothing is validated: every value comes from the node (payloads from model_dump(mode="json")).
-    The timestamp is written as pydantic writes a UTC datetime ("...Z"), so the bytes are
-    those of `ModelOnexEnvelopeV1(...).model_dump_json()`.
+    The timestamp ("" for now) is written as pydantic writes a UTC datetime ("...Z"), so the
+    bytes are those of `ModelOnexEnvelopeV1(...).model_dump_json()`.
     """
     return {
         "envelope_version": _ENVELOPE_VERSION,
         "event_id": event_id,
         "event_type": event_type,
         "event_version": _EVENT_VERSION,
-        "event_timestamp": utc_now_text("Z"),
+        "event_timestamp": event_timestamp or utc_now_text("Z"),
         "source_node_id": source_node_id,
         "source_service": source_service,
         "correlation_id": correlation_id,

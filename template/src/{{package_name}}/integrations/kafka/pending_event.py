@@ -33,15 +33,18 @@ class PendingEvent:
     ) -> "PendingEvent":
         """Serialise `envelope`: the node's own JSON form (a dict, events/node_events.py), a
         Pydantic model, or anything json.dumps accepts."""
-        # dict first: the check against the Mapping ABC alone costs more than the rest of this.
+        # dict first: the check against the Mapping ABC alone costs more than the rest of this;
+        # positional arguments: keywords cost a dataclass's __init__ a microsecond.
         if isinstance(envelope, (dict, Mapping)):
             return cls(
-                topic=topic,
-                key=key,
-                value=envelope_json(envelope),
-                event_id=str(envelope.get("event_id", "")),
-                event_type=str(envelope.get("event_type", "")),
-                headers=headers if headers is not None else [],
+                topic,
+                key,
+                envelope_json(envelope),
+                str(envelope.get("event_id", "")),
+                str(envelope.get("event_type", "")),
+                0,
+                "",
+                [] if headers is None else headers,
             )
         dump = getattr(envelope, "model_dump_json", None)
         text = dump() if callable(dump) else json.dumps(envelope, default=str)
