@@ -13,7 +13,7 @@ import inspect
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -237,7 +237,8 @@ class CompiledTemplates(Extension):
 
     - Strings: Copier calls `environment.from_string` for every path part, default, validator
       and answers-file name it renders, and Jinja never caches those. One environment serves
-      one copy, so its compiled strings are kept for its life.
+      one copy, so its compiled strings are kept for its life; a string with no Jinja in it
+      (most path parts and choices) is not compiled at all (_literal_template).
     - Files and strings: a Jinja bytecode cache on disk (Jinja's own default folder, or
       $ONEX_TEMPLATE_JINJA_CACHE), so a second copy, each render of `copier update` and the
       next node generated on the machine load the compiled code instead of compiling again.
@@ -247,6 +248,11 @@ class CompiledTemplates(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.from_string = _memoized_from_string(environment)  # type: ignore[method-assign]
+        # Jinja's optimizer folds constant expressions at compile time, for templates rendered
+        # many times. Copier renders each template once, so folding only moved work to the
+        # compile: a sixth of compiling here (our templates have few constants to fold), and
+        # the output is the same.
+        environment.optimized = False
         directory = os.environ.get(CACHE_ENV)
         if directory == "off":
             return
@@ -263,6 +269,7 @@ def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
     cache when one is set)."""
     compile_string = environment.from_string
     compiled: dict[str, Template] = {}
+    literal_tests: list[Callable[[str], bool]] = []  # made at the first call: see below
 
     def from_string(
         source: object, globals: dict[str, Any] | None = None, template_class: Any = None
@@ -276,7 +283,13 @@ def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
             environment.preprocess(source)
             return template
         cache = environment.bytecode_cache
-        if cache is None:
+        # A literal runs the preprocess hooks too (as a reused template does, above); one
+        # that rewrites it (none of this template's or Copier's does) gets it compiled.
+        if not literal_tests:  # every extension is loaded by the time Copier renders
+            literal_tests.append(_literal_test(environment))
+        if literal_tests[0](source) and environment.preprocess(source) == source:
+            template = _literal_template(environment, source)
+        elif cache is None:
             template = compile_string(source)
         else:  # what Jinja's from_string does, with the code from the cache
             bucket = cache.get_bucket(environment, None, None, source)  # type: ignore[arg-type]
@@ -290,6 +303,47 @@ def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
         return template
 
     return from_string
+
+
+def _literal_test(environment: Environment) -> Callable[[str], bool]:
+    """A test for strings that render as themselves in `environment`: no delimiter and no line
+    break (the lexer would normalise it), when no extension filters token streams.
+
+    Three strings in four that Copier renders are such literals (file and folder names,
+    choices, "True"), and compiling one costs as much as a short template."""
+    if any(
+        type(extension).filter_stream is not Extension.filter_stream
+        for extension in environment.extensions.values()
+    ):
+        return lambda source: False
+    markers = [
+        environment.block_start_string,
+        environment.variable_start_string,
+        environment.comment_start_string,
+        *(p for p in (environment.line_statement_prefix, environment.line_comment_prefix) if p),
+        "\n",
+        "\r",
+    ]
+    return lambda source: not any(marker in source for marker in markers)
+
+
+def _literal_template(environment: Environment, source: str) -> Template:
+    """What `environment.from_string(source)` returns for a literal, without compiling it: a
+    template whose render function yields the text (the code Jinja would generate)."""
+
+    def root(context: object) -> Iterator[str]:
+        yield source
+
+    namespace = {
+        "name": None,
+        "__file__": "<template>",
+        "blocks": {},
+        "debug_info": "",
+        "root": root,
+    }
+    return environment.template_class.from_module_dict(
+        environment, namespace, environment.make_globals(None)
+    )
 
 
 class _SourceKeyedCache(FileSystemBytecodeCache):

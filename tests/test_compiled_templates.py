@@ -131,3 +131,64 @@ def test_a_folder_that_does_not_exist_is_made(
     environment().get_template("file.txt.jinja").render(x=1)
 
     assert len(list((tmp_path / "new" / "cache").iterdir())) == 1
+
+
+LITERALS = ["True", "", "src", "*.py[co]", "~*", "a { b } c", "50%", "#1"]
+
+
+@pytest.mark.parametrize("source", LITERALS)
+def test_a_literal_renders_as_jinja_renders_it_without_compiling(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = environment()
+    forbid_compiling(env, monkeypatch)
+
+    assert env.from_string(source).render(a=1) == Environment().from_string(source).render(a=1)
+    assert CountingPreprocess.calls == 1  # Copier's yield tag resets its state in the hook
+    assert not list(Path(env.bytecode_cache.directory).iterdir())  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "source", ["{{ a }}", "{% if a %}x{% endif %}", "{# c #}", "a\n", "a\r\nb"]
+)
+def test_anything_jinja_could_change_is_compiled(source: str) -> None:
+    env = environment(keep_trailing_newline=False, newline_sequence="\r\n")
+    compiled: list[str] = []
+    compile_ = env.compile
+    env.compile = lambda text, *args, **kwargs: (
+        compiled.append(text)
+        or compile_(  # type: ignore[method-assign]
+            text, *args, **kwargs
+        )
+    )
+
+    assert env.from_string(source).render(a=1) == environment(
+        keep_trailing_newline=False, newline_sequence="\r\n"
+    ).from_string(source).render(a=1)
+    assert compiled == [source]
+
+
+class StreamFilter(Extension):
+    """An extension that may rewrite any token, plain text included."""
+
+    def filter_stream(self, stream: object) -> object:
+        return stream
+
+
+def test_an_extension_filtering_token_streams_turns_the_literal_shortcut_off() -> None:
+    env = Environment(extensions=[CompiledTemplates, StreamFilter])
+    compiled: list[str] = []
+    compile_ = env.compile
+    env.compile = lambda text, *args, **kwargs: (
+        compiled.append(text)
+        or compile_(  # type: ignore[method-assign]
+            text, *args, **kwargs
+        )
+    )
+
+    assert env.from_string("src").render() == "src"
+    assert compiled == ["src"]
+
+
+def test_the_optimizer_is_off_copier_renders_each_template_once() -> None:
+    assert environment().optimized is False
