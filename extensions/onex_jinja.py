@@ -11,8 +11,10 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import marshal
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -230,6 +232,12 @@ class OnexContext(ContextHook):
 # compiles with `from_string` (the answers file's name alone once per path part), and ~60 files
 # of Jinja. CompiledTemplates keeps each compiled once.
 CACHE_ENV = "ONEX_TEMPLATE_JINJA_CACHE"  # a directory, or "off"; unset: Jinja's default folder
+CACHE_PATTERN = "onex-node-template-%s.cache"  # an entry's file name in that folder
+
+
+def shipped_archive(template_root: Path) -> Path:
+    """The compiled entries the template ships for this Python (scripts/compile_templates.py)."""
+    return template_root / "compiled" / f"templates-{sys.implementation.cache_tag}.bin"
 
 
 class CompiledTemplates(Extension):
@@ -243,6 +251,9 @@ class CompiledTemplates(Extension):
       $ONEX_TEMPLATE_JINJA_CACHE), so a second copy, each render of `copier update` and the
       next node generated on the machine load the compiled code instead of compiling again.
       See _SourceKeyedCache for what an entry is keyed by.
+    - A machine's first copy: the same entries, compiled when the template was committed
+      (compiled/, see shipped_archive), are read when the folder has none. "off" turns both
+      caches off.
     """
 
     def __init__(self, environment: Environment) -> None:
@@ -259,7 +270,9 @@ class CompiledTemplates(Extension):
         try:
             if directory:
                 Path(directory).mkdir(parents=True, exist_ok=True)
-            environment.bytecode_cache = _SourceKeyedCache(directory or None)
+            environment.bytecode_cache = _SourceKeyedCache(
+                directory or None, shipped_archive(Path(__file__).resolve().parents[1])
+            )
         except (OSError, RuntimeError):  # no usable folder (Jinja refuses an unsafe one)
             return  # only the speed-up is lost
 
@@ -357,9 +370,11 @@ class _SourceKeyedCache(FileSystemBytecodeCache):
     two Copier versions, never share an entry. Jinja's entries also carry the Python version.
     """
 
-    def __init__(self, directory: str | None) -> None:
-        super().__init__(directory, pattern="onex-node-template-%s.cache")
+    def __init__(self, directory: str | None, shipped: Path) -> None:
+        super().__init__(directory, pattern=CACHE_PATTERN)
         self._fingerprint: str | None = None
+        self._shipped_path = shipped
+        self._shipped: dict[str, bytes] | None = None  # read at the first miss
 
     def set_bucket(self, bucket: Bucket) -> None:
         if not self._fingerprint:
@@ -381,10 +396,35 @@ class _SourceKeyedCache(FileSystemBytecodeCache):
         key = hashlib.sha256(f"{self._fingerprint}|{name or ''}|{checksum}".encode()).hexdigest()
         bucket = Bucket(environment, key, checksum)
         self.load_bytecode(bucket)
+        if bucket.code is None:
+            self._load_shipped(bucket)
         if bucket.code is not None:
             # Loading skips compilation, hence the preprocess hooks (see _memoized_from_string).
             environment.preprocess(source, name, filename)
         return bucket
+
+    def _load_shipped(self, bucket: Bucket) -> None:
+        """Fill `bucket` from the shipped archive when it holds the entry. An archive that
+        cannot be read, or an entry from another Jinja or Python (Jinja checks its header)
+        or for another source, leaves the bucket empty: the template is compiled."""
+        if self._shipped is None:
+            self._shipped = _read_archive(self._shipped_path)
+        entry = self._shipped.get(bucket.key)
+        if entry is None:
+            return
+        try:
+            bucket.bytecode_from_string(entry)
+        except Exception:  # any damage to an entry only loses the speed-up
+            bucket.reset()
+
+
+def _read_archive(path: Path) -> dict[str, bytes]:
+    """compiled/'s archive: a zlib-compressed marshal dict of entries by key, else {}."""
+    try:
+        entries = marshal.loads(zlib.decompress(path.read_bytes()))
+    except (OSError, ValueError, EOFError, TypeError, zlib.error):
+        return {}
+    return entries if isinstance(entries, dict) else {}
 
 
 def _environment_fingerprint(environment: Environment) -> str | None:
