@@ -38,14 +38,13 @@ from onex_jinja import CACHE_ENV, CACHE_PATTERN, shipped_archive  # noqa: E402
 
 def answer_sets() -> Iterator[tuple[str, dict[str, Any]]]:
     """Answers that, between them, render every template file (main() checks it): each node
-    type with every integration and the features that add files, and each variant (with its
+    type with every integration and every feature, and each variant (with its
     own integrations: the variants without postgres and redis render the other stores), and
     no answers at all (the defaults an answer given skips, e.g. node_type's)."""
     yield "default", {}
     for node_type in node_spec.NODE_TYPES:
-        features = ["custom_mixins", "fail_fast", "redaction", "retry", "circuit_breaker"]
-        if node_type == "reducer":
-            features.append("state_machine")
+        # every feature this node type takes (a state machine is for reducers only)
+        features = [f for f in node_spec.FEATURES if f != "state_machine" or node_type == "reducer"]
         yield (
             f"{node_type}-all",
             {
