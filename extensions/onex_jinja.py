@@ -342,7 +342,10 @@ def _literal_test(environment: Environment) -> Callable[[str], bool]:
 
 def _literal_template(environment: Environment, source: str) -> Template:
     """What `environment.from_string(source)` returns for a literal, without compiling it: a
-    template whose render function yields the text (the code Jinja would generate)."""
+    template whose render function yields the text (the code Jinja would generate), and whose
+    render() returns it without building a context: Copier renders every path part with its
+    whole context, which runs every context hook (OnexContext's included), though a literal
+    reads none of it."""
 
     def root(context: object) -> Iterator[str]:
         yield source
@@ -354,9 +357,24 @@ def _literal_template(environment: Environment, source: str) -> Template:
         "debug_info": "",
         "root": root,
     }
-    return environment.template_class.from_module_dict(
+    template = _literal_class(environment.template_class).from_module_dict(
         environment, namespace, environment.make_globals(None)
     )
+    template.text = source  # type: ignore[attr-defined]
+    return template
+
+
+@functools.cache
+def _literal_class(template_class: type[Template]) -> type[Template]:
+    """`template_class` (Jinja's Template, or the environment's own), rendering a literal."""
+
+    class LiteralTemplate(template_class):  # type: ignore[misc,valid-type]
+        text = ""
+
+        def render(self, *args: Any, **kwargs: Any) -> str:
+            return self.text
+
+    return LiteralTemplate
 
 
 class _SourceKeyedCache(FileSystemBytecodeCache):

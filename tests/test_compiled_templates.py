@@ -180,6 +180,22 @@ def test_anything_jinja_could_change_is_compiled(source: str) -> None:
     assert compiled == [source]
 
 
+def test_a_literal_renders_without_building_a_context() -> None:
+    """Copier renders each path part with its whole context; a literal reads none of it, so
+    the context hooks (OnexContext's spec) do not run for it."""
+    env = environment()
+
+    class NoContext(jinja2.runtime.Context):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("a context was built")
+
+    env.context_class = NoContext
+
+    assert env.from_string("src").render(a=1) == "src"
+    with pytest.raises(AssertionError, match="a context was built"):
+        env.from_string("{{ a }}").render(a=1)
+
+
 class StreamFilter(Extension):
     """An extension that may rewrite any token, plain text included."""
 
