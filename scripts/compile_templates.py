@@ -3,7 +3,7 @@ does not compile it (see extensions/onex_jinja.py, CompiledTemplates).
 
 Run after changing any template, partial, copier.yml string or extension:
 `uv run python scripts/compile_templates.py`. It copies the template (a snapshot of this
-working tree without compiled/) with every answer set of ANSWER_SETS into a fresh compile
+working tree without compiled/) with every answer set of answer_sets() into a fresh compile
 cache and stores what that cache holds, for the Python running it, in
 compiled/templates-<cache tag>.bin. tests/test_compiled_templates.py fails while the archive
 lacks anything those copies compile. Nothing is written when the entries are the same.
@@ -38,9 +38,9 @@ from onex_jinja import CACHE_ENV, CACHE_PATTERN, shipped_archive  # noqa: E402
 
 def answer_sets() -> Iterator[tuple[str, dict[str, Any]]]:
     """Answers that, between them, render every template file (main() checks it): each node
-    type with every integration and every feature, and each variant (with its
-    own integrations: the variants without postgres and redis render the other stores), and
-    no answers at all (the defaults an answer given skips, e.g. node_type's)."""
+    type with every integration and every feature, each variant (with its own integrations:
+    the variants without postgres and redis render the other stores), and no answers at all
+    (the defaults an answer given skips, e.g. node_type's)."""
     yield "default", {}
     for node_type in node_spec.NODE_TYPES:
         # every feature this node type takes (a state machine is for reducers only)
