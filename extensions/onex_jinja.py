@@ -11,9 +11,11 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import marshal
 import os
 import sys
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -230,6 +232,12 @@ class OnexContext(ContextHook):
 # compiles with `from_string` (the answers file's name alone once per path part), and ~60 files
 # of Jinja. CompiledTemplates keeps each compiled once.
 CACHE_ENV = "ONEX_TEMPLATE_JINJA_CACHE"  # a directory, or "off"; unset: Jinja's default folder
+CACHE_PATTERN = "onex-node-template-%s.cache"  # an entry's file name in that folder
+
+
+def shipped_archive(template_root: Path) -> Path:
+    """The compiled entries the template ships for this Python (scripts/compile_templates.py)."""
+    return template_root / "compiled" / f"templates-{sys.implementation.cache_tag}.bin"
 
 
 class CompiledTemplates(Extension):
@@ -237,23 +245,34 @@ class CompiledTemplates(Extension):
 
     - Strings: Copier calls `environment.from_string` for every path part, default, validator
       and answers-file name it renders, and Jinja never caches those. One environment serves
-      one copy, so its compiled strings are kept for its life.
+      one copy, so its compiled strings are kept for its life; a string with no Jinja in it
+      (most path parts and choices) is not compiled at all (_literal_template).
     - Files and strings: a Jinja bytecode cache on disk (Jinja's own default folder, or
       $ONEX_TEMPLATE_JINJA_CACHE), so a second copy, each render of `copier update` and the
       next node generated on the machine load the compiled code instead of compiling again.
       See _SourceKeyedCache for what an entry is keyed by.
+    - A machine's first copy: the same entries, compiled when the template was committed
+      (compiled/, see shipped_archive), are read when the folder has none. "off" turns both
+      caches off.
     """
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.from_string = _memoized_from_string(environment)  # type: ignore[method-assign]
+        # Jinja's optimizer folds constant expressions at compile time, for templates rendered
+        # many times. Copier renders each template once, so folding only moved work to the
+        # compile: about a tenth of compiling here (our templates have few constants to fold),
+        # and the output is the same.
+        environment.optimized = False
         directory = os.environ.get(CACHE_ENV)
         if directory == "off":
             return
         try:
             if directory:
                 Path(directory).mkdir(parents=True, exist_ok=True)
-            environment.bytecode_cache = _SourceKeyedCache(directory or None)
+            environment.bytecode_cache = _SourceKeyedCache(
+                directory or None, shipped_archive(Path(__file__).resolve().parents[1])
+            )
         except (OSError, RuntimeError):  # no usable folder (Jinja refuses an unsafe one)
             return  # only the speed-up is lost
 
@@ -263,6 +282,7 @@ def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
     cache when one is set)."""
     compile_string = environment.from_string
     compiled: dict[str, Template] = {}
+    literal_tests: list[Callable[[str], bool]] = []  # made at the first call: see below
 
     def from_string(
         source: object, globals: dict[str, Any] | None = None, template_class: Any = None
@@ -276,7 +296,13 @@ def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
             environment.preprocess(source)
             return template
         cache = environment.bytecode_cache
-        if cache is None:
+        # A literal runs the preprocess hooks too (as a reused template does, above); one
+        # that rewrites it (none of this template's or Copier's does) gets it compiled.
+        if not literal_tests:  # every extension is loaded by the time Copier renders
+            literal_tests.append(_literal_test(environment))
+        if literal_tests[0](source) and environment.preprocess(source) == source:
+            template = _literal_template(environment, source)
+        elif cache is None:
             template = compile_string(source)
         else:  # what Jinja's from_string does, with the code from the cache
             bucket = cache.get_bucket(environment, None, None, source)  # type: ignore[arg-type]
@@ -292,6 +318,65 @@ def _memoized_from_string(environment: Environment) -> Callable[..., Template]:
     return from_string
 
 
+def _literal_test(environment: Environment) -> Callable[[str], bool]:
+    """A test for strings that render as themselves in `environment`: no delimiter and no line
+    break (the lexer would normalise it), when no extension filters token streams.
+
+    Three strings in four that Copier renders are such literals (file and folder names,
+    choices, "True"), and compiling one costs as much as a short template."""
+    if any(
+        type(extension).filter_stream is not Extension.filter_stream
+        for extension in environment.extensions.values()
+    ):
+        return lambda source: False
+    markers = [
+        environment.block_start_string,
+        environment.variable_start_string,
+        environment.comment_start_string,
+        *(p for p in (environment.line_statement_prefix, environment.line_comment_prefix) if p),
+        "\n",
+        "\r",
+    ]
+    return lambda source: not any(marker in source for marker in markers)
+
+
+def _literal_template(environment: Environment, source: str) -> Template:
+    """What `environment.from_string(source)` returns for a literal, without compiling it: a
+    template whose render function yields the text (the code Jinja would generate), and whose
+    render() returns it without building a context: Copier renders every path part with its
+    whole context, which runs every context hook (OnexContext's included), though a literal
+    reads none of it."""
+
+    def root(context: object) -> Iterator[str]:
+        yield source
+
+    namespace = {
+        "name": None,
+        "__file__": "<template>",
+        "blocks": {},
+        "debug_info": "",
+        "root": root,
+    }
+    template = _literal_class(environment.template_class).from_module_dict(
+        environment, namespace, environment.make_globals(None)
+    )
+    template.text = source  # type: ignore[attr-defined]
+    return template
+
+
+@functools.cache
+def _literal_class(template_class: type[Template]) -> type[Template]:
+    """`template_class` (Jinja's Template, or the environment's own), rendering a literal."""
+
+    class LiteralTemplate(template_class):  # type: ignore[misc,valid-type]
+        text = ""
+
+        def render(self, *args: Any, **kwargs: Any) -> str:
+            return self.text
+
+    return LiteralTemplate
+
+
 class _SourceKeyedCache(FileSystemBytecodeCache):
     """Jinja's file-system bytecode cache, keyed by what the compiled code depends on.
 
@@ -303,9 +388,11 @@ class _SourceKeyedCache(FileSystemBytecodeCache):
     two Copier versions, never share an entry. Jinja's entries also carry the Python version.
     """
 
-    def __init__(self, directory: str | None) -> None:
-        super().__init__(directory, pattern="onex-node-template-%s.cache")
+    def __init__(self, directory: str | None, shipped: Path) -> None:
+        super().__init__(directory, pattern=CACHE_PATTERN)
         self._fingerprint: str | None = None
+        self._shipped_path = shipped
+        self._shipped: dict[str, bytes] | None = None  # read at the first miss
 
     def set_bucket(self, bucket: Bucket) -> None:
         if not self._fingerprint:
@@ -327,10 +414,35 @@ class _SourceKeyedCache(FileSystemBytecodeCache):
         key = hashlib.sha256(f"{self._fingerprint}|{name or ''}|{checksum}".encode()).hexdigest()
         bucket = Bucket(environment, key, checksum)
         self.load_bytecode(bucket)
+        if bucket.code is None:
+            self._load_shipped(bucket)
         if bucket.code is not None:
             # Loading skips compilation, hence the preprocess hooks (see _memoized_from_string).
             environment.preprocess(source, name, filename)
         return bucket
+
+    def _load_shipped(self, bucket: Bucket) -> None:
+        """Fill `bucket` from the shipped archive when it holds the entry. An archive that
+        cannot be read, or an entry from another Jinja or Python (Jinja checks its header)
+        or for another source, leaves the bucket empty: the template is compiled."""
+        if self._shipped is None:
+            self._shipped = _read_archive(self._shipped_path)
+        entry = self._shipped.get(bucket.key)
+        if entry is None:
+            return
+        try:
+            bucket.bytecode_from_string(entry)
+        except Exception:  # any damage to an entry only loses the speed-up
+            bucket.reset()
+
+
+def _read_archive(path: Path) -> dict[str, bytes]:
+    """compiled/'s archive: a zlib-compressed marshal dict of entries by key, else {}."""
+    try:
+        entries = marshal.loads(zlib.decompress(path.read_bytes()))
+    except (OSError, ValueError, EOFError, TypeError, zlib.error):
+        return {}
+    return entries if isinstance(entries, dict) else {}
 
 
 def _environment_fingerprint(environment: Environment) -> str | None:
