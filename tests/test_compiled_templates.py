@@ -160,19 +160,25 @@ def test_a_literal_renders_as_jinja_renders_it_without_compiling(
     assert not list(Path(env.bytecode_cache.directory).iterdir())  # type: ignore[union-attr]
 
 
+def recorded_compiles(env: Environment) -> list[str]:
+    """The sources `env` compiles from now on, in order (it still compiles them)."""
+    compiled: list[str] = []
+    compile_ = env.compile
+
+    def compile_and_record(source: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(source)
+        return compile_(source, *args, **kwargs)
+
+    env.compile = compile_and_record  # type: ignore[method-assign]
+    return compiled
+
+
 @pytest.mark.parametrize(
     "source", ["{{ a }}", "{% if a %}x{% endif %}", "{# c #}", "a\n", "a\r\nb"]
 )
 def test_anything_jinja_could_change_is_compiled(source: str) -> None:
     env = environment(keep_trailing_newline=False, newline_sequence="\r\n")
-    compiled: list[str] = []
-    compile_ = env.compile
-    env.compile = lambda text, *args, **kwargs: (
-        compiled.append(text)
-        or compile_(  # type: ignore[method-assign]
-            text, *args, **kwargs
-        )
-    )
+    compiled = recorded_compiles(env)
 
     assert env.from_string(source).render(a=1) == environment(
         keep_trailing_newline=False, newline_sequence="\r\n"
@@ -205,14 +211,7 @@ class StreamFilter(Extension):
 
 def test_an_extension_filtering_token_streams_turns_the_literal_shortcut_off() -> None:
     env = Environment(extensions=[CompiledTemplates, StreamFilter])
-    compiled: list[str] = []
-    compile_ = env.compile
-    env.compile = lambda text, *args, **kwargs: (
-        compiled.append(text)
-        or compile_(  # type: ignore[method-assign]
-            text, *args, **kwargs
-        )
-    )
+    compiled = recorded_compiles(env)
 
     assert env.from_string("src").render() == "src"
     assert compiled == ["src"]
@@ -268,14 +267,7 @@ def test_a_shipped_entry_this_jinja_cannot_use_is_compiled_again(
     entries = marshal.loads(zlib.decompress(shipped.read_bytes()))
     shipped.write_bytes(zlib.compress(marshal.dumps({k: damage(v) for k, v in entries.items()})))
     env = environment()
-    compiled: list[str] = []
-    compile_ = env.compile
-    env.compile = lambda text, *args, **kwargs: (
-        compiled.append(text)
-        or compile_(  # type: ignore[method-assign]
-            text, *args, **kwargs
-        )
-    )
+    compiled = recorded_compiles(env)
 
     assert env.get_template("file.txt.jinja").render(x=4) == "4!"
     assert len(compiled) == 1
