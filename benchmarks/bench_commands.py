@@ -142,6 +142,13 @@ def py_spy(pid: int, directory: str, round_number: int) -> subprocess.Popen[byte
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def spy_starter(
+    spies: list[subprocess.Popen[bytes]], pid: int, directory: str, round_number: int
+) -> Callable[[], None]:
+    """What starts py-spy on `pid` once the first rows are stored (the process into `spies`)."""
+    return lambda: spies.append(py_spy(pid, directory, round_number))
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process `pid` so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -253,20 +260,11 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, f
             stderr=subprocess.DEVNULL,
         )
         spies: list[subprocess.Popen[bytes]] = []
-
-        def start_spy(pid: int = node.pid, number: int = len(seconds["served node"])) -> None:
-            spies.append(py_spy(pid, args.py_spy, number))
-
+        number = len(seconds["served node"])
+        start_spy = spy_starter(spies, node.pid, args.py_spy, number) if args.py_spy else None
         try:
             seconds["served node"].append(
-                await timed_rows(
-                    connection,
-                    TABLE,
-                    marker,
-                    args.commands,
-                    node.pid,
-                    start_spy if args.py_spy else None,
-                )
+                await timed_rows(connection, TABLE, marker, args.commands, node.pid, start_spy)
             )
         finally:
             for spy in spies:
