@@ -30,10 +30,12 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -66,6 +68,7 @@ def outer(args: argparse.Namespace) -> int:
         arguments = ["--commands", str(args.commands), "--rounds", str(args.rounds)]
         arguments += ["--partitions", str(args.partitions)]
         arguments += ["--profile-node", args.profile_node] if args.profile_node else []
+        arguments += ["--py-spy", args.py_spy] if args.py_spy else []
         return run_inner(project, __file__, arguments, env)
 
 
@@ -130,6 +133,22 @@ async def produce(topic: str, records: list[tuple[bytes, bytes]]) -> None:
         await producer.stop()
 
 
+def py_spy(pid: int, directory: str, round_number: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling the node at 250 Hz into DIRECTORY/node-<round>.txt (collapsed stacks:
+    one line per stack, its frames joined by ';', then its sample count)."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    command = ["py-spy", "record", "-r", "250", "-f", "raw", "--pid", str(pid)]
+    command += ["-o", str(Path(directory) / f"node-{round_number}.txt")]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def spy_starter(
+    spies: list[subprocess.Popen[bytes]], pid: int, directory: str, round_number: int
+) -> Callable[[], None]:
+    """What starts py-spy on `pid` once the first rows are stored (the process into `spies`)."""
+    return lambda: spies.append(py_spy(pid, directory, round_number))
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process `pid` so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -137,11 +156,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def timed_rows(
-    connection: Any, table: str, marker: str, count: int, pid: int
+    connection: Any,
+    table: str,
+    marker: str,
+    count: int,
+    pid: int,
+    on_first: Callable[[], object] | None = None,
 ) -> tuple[float, float]:
     """(seconds, CPU seconds of `pid`) from the first of `count` rows stored to the last.
 
-    Polls every 5 ms; rows stored before the first poll saw any are scaled in.
+    Polls every 5 ms; rows stored before the first poll saw any are scaled in. `on_first` is
+    called once the first rows are seen (the profiler starts then: steady state only).
     """
     import asyncpg
 
@@ -157,6 +182,8 @@ async def timed_rows(
         now = time.perf_counter()
         if stored and first is None:
             first, first_stored, first_cpu = now, stored, cpu_seconds(pid)
+            if on_first is not None:
+                on_first()
         if stored >= count:
             assert first is not None
             scale = count / max(count - first_stored, 1)
@@ -232,11 +259,17 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, f
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        spies: list[subprocess.Popen[bytes]] = []
+        number = len(seconds["served node"])
+        start_spy = spy_starter(spies, node.pid, args.py_spy, number) if args.py_spy else None
         try:
             seconds["served node"].append(
-                await timed_rows(connection, TABLE, marker, args.commands, node.pid)
+                await timed_rows(connection, TABLE, marker, args.commands, node.pid, start_spy)
             )
         finally:
+            for spy in spies:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+                spy.wait(timeout=60)
             node.terminate()
             node.wait(timeout=60)
         if args.profile_node:
@@ -283,6 +316,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--partitions", type=int, default=4, help="of both command topics")
     parser.add_argument("--profile-node", metavar="FILE", help="cProfile the node; print top 25")
+    parser.add_argument(
+        "--py-spy", metavar="DIR", help="sample the node with py-spy (on PATH) into DIR"
+    )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plain-loop", metavar="TOPIC", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -397,9 +397,11 @@ def test_sigterm_and_restart_rounds_drain_and_lose_nothing(run: Run) -> None:
     for round_number in range(3):
         # Each round: a burst of commands, SIGTERM as soon as the node is working through it
         # (so commands are in hand and more are waiting), then the next round restarts it.
+        # The burst outlasts the polling (a psql call each, tens of ms) by far: the node takes
+        # a few thousand commands a second, so a burst of 30 was over before SIGTERM came.
         node = run.start_node()
         before = len(run.stored())
-        run.send([run.command(round_number * 100 + n) for n in range(30)])
+        run.send([run.command(round_number * 1000 + n) for n in range(400)])
         deadline = time.monotonic() + 30
         while len(run.stored()) == before and time.monotonic() < deadline:
             time.sleep(0.02)
