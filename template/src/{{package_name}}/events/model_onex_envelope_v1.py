@@ -3,16 +3,19 @@
 omnibase_core 0.47's ModelEventEnvelope has no event_version, source_node_id, causation_id or
 partition_key, which consumers of OnexEnvelopeV1 rely on, so the node defines the format here.
 The model is the schema: consumers validate with it, and the command consumer reads envelopes
-with it. The node's own events take a faster path to the same bytes: `new_envelope()` builds
-the JSON form (`OnexEnvelopeV1Json`, a plain dict, what `model_dump(mode="json")` gives) and
-`envelope_json()` serialises it once. Validating and dumping a model per event was the largest
-part of an operation's overhead (benchmarks/bench_events.py); the generated tests check that
-the fast path's bytes validate against the model and dump back to the same bytes.
+with it. The node's own events take a faster path to the same bytes: `EnvelopeWriter` writes
+an envelope's JSON from fragments encoded once per node and event type, around a payload
+serialised once (a request or response model straight to JSON, never through a dict), and
+hands it on as an `EncodedEnvelope`. Validating and dumping a model per event, and then
+building and serialising a dict per event, were in turn the largest part of an operation's
+overhead (benchmarks/bench_events.py); the generated tests check that the writer's bytes
+validate against the model and dump back to the same bytes, for any text in the payload.
 """
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -105,3 +108,98 @@ def new_envelope(
 def envelope_json(envelope: Mapping[str, object]) -> bytes:
     """The envelope's wire bytes: compact UTF-8 JSON, as `model_dump_json()` writes it."""
     return to_json(envelope)
+
+
+# Every envelope's first bytes, up to its event id's value.
+_HEAD = b'{"envelope_version":' + to_json(_ENVELOPE_VERSION) + b',"event_id":"'
+
+
+class EncodedEnvelope(NamedTuple):
+    """An envelope as the broker gets it: its JSON bytes, with the two fields a publisher logs
+    and counts by (so it need not parse the bytes to find them)."""
+
+    value: bytes
+    event_id: str
+    event_type: str
+
+    def as_json(self) -> OnexEnvelopeV1Json:
+        """The JSON form, for an event bus that takes dicts (RuntimeLocal's EventBusInmemory)."""
+        envelope: OnexEnvelopeV1Json = json.loads(self.value)
+        return envelope
+
+
+class EnvelopeWriter:
+    """Writes one source's envelopes, byte for byte what `ModelOnexEnvelopeV1.model_dump_json()`
+    writes, from fragments encoded once instead of a dict serialised per event.
+
+    Every field but the payload is either fixed for the node (versions, source, metadata per
+    event type) or text the node made itself (event ids, timestamps, UUIDs), which needs no
+    escaping; the payload arrives already serialised by pydantic_core.
+    """
+
+    def __init__(self, source_node_id: str, source_service: str, node_type: str) -> None:
+        self._node_type = node_type
+        # From after the timestamp to the correlation id's value: the same for every event.
+        self._source = (
+            '","source_node_id":'.encode()
+            + to_json(source_node_id)
+            + b',"source_service":'
+            + to_json(source_service)
+            + b',"correlation_id":'
+        )
+        # Per (event type, category): the fragment from the event id to the timestamp, and the
+        # metadata that closes the envelope.
+        self._kinds: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+    def write(
+        self,
+        event_type: str,
+        category: str,
+        *,
+        event_id: str,
+        timestamp: str,
+        correlation_id: OptionalText,
+        causation_id: OptionalText,
+        partition_key: OptionalText,
+        payload: bytes,
+    ) -> EncodedEnvelope:
+        """One envelope. `event_id` and `timestamp` as new_event_id() and utc_now_text("Z")
+        make them; `payload` is a JSON object's bytes."""
+        kind = self._kinds.get((event_type, category))
+        if kind is None:
+            kind = self._kinds[(event_type, category)] = self._kind(event_type, category)
+        after_id, metadata = kind
+        value = b"".join(
+            (
+                _HEAD,
+                event_id.encode(),
+                after_id,
+                timestamp.encode(),
+                self._source,
+                _json_text(correlation_id),
+                b',"causation_id":',
+                _json_text(causation_id),
+                b',"partition_key":',
+                _json_text(partition_key),
+                b',"payload":',
+                payload,
+                metadata,
+            )
+        )
+        return EncodedEnvelope(value, event_id, event_type)
+
+    def _kind(self, event_type: str, category: str) -> tuple[bytes, bytes]:
+        after_id = (
+            b'","event_type":'
+            + to_json(event_type)
+            + b',"event_version":'
+            + to_json(_EVENT_VERSION)
+            + b',"event_timestamp":"'
+        )
+        metadata = {"node_type": self._node_type, "event_category": category}
+        return after_id, b',"metadata":' + to_json(metadata) + b"}"
+
+
+def _json_text(text: OptionalText) -> bytes:
+    """A JSON string, or null; escaped by pydantic_core whatever the text holds."""
+    return b"null" if text is None else to_json(text)

@@ -1,0 +1,20 @@
+"""A publisher that takes the node's envelopes as the broker gets them: already serialised.
+
+The node's own publishers (Kafka's and the log's) implement it, so an event is serialised once,
+by events/model_onex_envelope_v1.EnvelopeWriter. Any other event bus (RuntimeLocal's
+EventBusInmemory, the redaction wrapper) gets `publish_envelope()` with the JSON form instead.
+"""
+
+from typing import Protocol, runtime_checkable
+
+# Relative: this module is not rendered, so it cannot name the package.
+from ..events.model_onex_envelope_v1 import EncodedEnvelope
+
+
+@runtime_checkable
+class ProtocolEncodedEventPublisher(Protocol):
+    """Publishes an encoded envelope to a topic; must not raise for broker outages."""
+
+    async def publish_encoded(
+        self, envelope: EncodedEnvelope, topic: str, *, key: bytes | None = None
+    ) -> None: ...
