@@ -122,10 +122,21 @@ class EncodedEnvelope(NamedTuple):
     event_id: str
     event_type: str
 
-    def as_json(self) -> OnexEnvelopeV1Json:
+    def as_json(self) -> dict[str, JsonValue]:
         """The JSON form, for an event bus that takes dicts (RuntimeLocal's EventBusInmemory)."""
-        envelope: OnexEnvelopeV1Json = json.loads(self.value)
+        envelope: dict[str, JsonValue] = json.loads(self.value)
         return envelope
+
+
+class EventKind(NamedTuple):
+    """What every event of one type shares: its type, its topic, and two encoded fragments."""
+
+    event_type: str
+    topic: str
+    # From the event id's closing quote to the timestamp's opening quote (type, version).
+    after_id: bytes
+    # The metadata (node type, event category) and the envelope's closing brace.
+    closing: bytes
 
 
 class EnvelopeWriter:
@@ -133,62 +144,23 @@ class EnvelopeWriter:
     writes, from fragments encoded once instead of a dict serialised per event.
 
     Every field but the payload is either fixed for the node (versions, source, metadata per
-    event type) or text the node made itself (event ids, timestamps, UUIDs), which needs no
-    escaping; the payload arrives already serialised by pydantic_core.
+    event type: encoded once, in `kind()`) or text the node made itself (event ids,
+    timestamps, UUIDs), which needs no escaping; the payload arrives already serialised.
     """
 
     def __init__(self, source_node_id: str, source_service: str, node_type: str) -> None:
         self._node_type = node_type
-        # From after the timestamp to the correlation id's value: the same for every event.
+        # From the timestamp's closing quote to the correlation id: the same for every event.
         self._source = (
-            '","source_node_id":'.encode()
+            b'","source_node_id":'
             + to_json(source_node_id)
             + b',"source_service":'
             + to_json(source_service)
             + b',"correlation_id":'
         )
-        # Per (event type, category): the fragment from the event id to the timestamp, and the
-        # metadata that closes the envelope.
-        self._kinds: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 
-    def write(
-        self,
-        event_type: str,
-        category: str,
-        *,
-        event_id: str,
-        timestamp: str,
-        correlation_id: OptionalText,
-        causation_id: OptionalText,
-        partition_key: OptionalText,
-        payload: bytes,
-    ) -> EncodedEnvelope:
-        """One envelope. `event_id` and `timestamp` as new_event_id() and utc_now_text("Z")
-        make them; `payload` is a JSON object's bytes."""
-        kind = self._kinds.get((event_type, category))
-        if kind is None:
-            kind = self._kinds[(event_type, category)] = self._kind(event_type, category)
-        after_id, metadata = kind
-        value = b"".join(
-            (
-                _HEAD,
-                event_id.encode(),
-                after_id,
-                timestamp.encode(),
-                self._source,
-                _json_text(correlation_id),
-                b',"causation_id":',
-                _json_text(causation_id),
-                b',"partition_key":',
-                _json_text(partition_key),
-                b',"payload":',
-                payload,
-                metadata,
-            )
-        )
-        return EncodedEnvelope(value, event_id, event_type)
-
-    def _kind(self, event_type: str, category: str) -> tuple[bytes, bytes]:
+    def kind(self, event_type: str, topic: str, category: str) -> EventKind:
+        """The fragments of `event_type`'s events, published to `topic`."""
         after_id = (
             b'","event_type":'
             + to_json(event_type)
@@ -197,9 +169,41 @@ class EnvelopeWriter:
             + b',"event_timestamp":"'
         )
         metadata = {"node_type": self._node_type, "event_category": category}
-        return after_id, b',"metadata":' + to_json(metadata) + b"}"
+        return EventKind(event_type, topic, after_id, b',"metadata":' + to_json(metadata) + b"}")
+
+    def write(
+        self,
+        kind: EventKind,
+        event_id: str,
+        timestamp: str,
+        correlation_id: bytes,
+        causation_id: bytes,
+        partition_key: bytes,
+        payload: bytes,
+    ) -> EncodedEnvelope:
+        """One envelope of `kind`. `event_id` and `timestamp` as new_event_id() and
+        utc_now_text("Z") make them; the ids and the key as JSON values (`json_text()`), and
+        `payload` a JSON object's bytes."""
+        value = b"".join(
+            (
+                _HEAD,
+                event_id.encode(),
+                kind.after_id,
+                timestamp.encode(),
+                self._source,
+                correlation_id,
+                b',"causation_id":',
+                causation_id,
+                b',"partition_key":',
+                partition_key,
+                b',"payload":',
+                payload,
+                kind.closing,
+            )
+        )
+        return EncodedEnvelope(value, event_id, kind.event_type)
 
 
-def _json_text(text: OptionalText) -> bytes:
+def json_text(text: OptionalText) -> bytes:
     """A JSON string, or null; escaped by pydantic_core whatever the text holds."""
     return b"null" if text is None else to_json(text)

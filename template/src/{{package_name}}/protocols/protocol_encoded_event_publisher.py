@@ -13,8 +13,9 @@ from ..events.model_onex_envelope_v1 import EncodedEnvelope
 
 @runtime_checkable
 class ProtocolEncodedEventPublisher(Protocol):
-    """Publishes an encoded envelope to a topic; must not raise for broker outages."""
+    """Takes an encoded envelope for `topic`; never waits for a broker and never raises for
+    an outage (a plain method: it only buffers, or logs, and returns)."""
 
-    async def publish_encoded(
+    def publish_encoded(
         self, envelope: EncodedEnvelope, topic: str, *, key: bytes | None = None
     ) -> None: ...
