@@ -91,12 +91,10 @@ def test_the_bytes_are_the_models_to_the_byte(
 ) -> None:
     writer = WRITER.EnvelopeWriter(str(NODE_ID), service, node_type)
     kind = writer.kind(event_type, "onex.evt.test.v1", category)
-    event_id = str(uuid4())
     correlation = str(uuid4()) if correlated else None
     key = correlation or str(NODE_ID)
     envelope = writer.write(
         kind,
-        event_id,
         timestamp_text(moment),
         WRITER.json_text(correlation),
         WRITER.json_text(causation),
@@ -104,6 +102,9 @@ def test_the_bytes_are_the_models_to_the_byte(
         to_json(payload),
     )
 
+    event_id = envelope.event_id
+    assert str(UUID(event_id)) == event_id
+    assert UUID(event_id).version == 4
     assert json.loads(envelope.value) == {
         "envelope_version": "1.0",
         "event_id": event_id,
@@ -133,7 +134,7 @@ def test_any_causation_text_is_escaped(causation: str) -> None:
     kind = writer.kind("effect.x.completed", "onex.evt.test.v1", "operation")
     null = WRITER.json_text(None)
     envelope = writer.write(
-        kind, str(uuid4()), "2026-01-31T12:00:00Z", null, WRITER.json_text(causation), null, b"{}"
+        kind, "2026-01-31T12:00:00Z", null, WRITER.json_text(causation), null, b"{}"
     )
     assert json.loads(envelope.value)["causation_id"] == causation
     if not _is_uuid(causation):
