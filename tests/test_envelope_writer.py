@@ -95,11 +95,11 @@ def test_the_bytes_are_the_models_to_the_byte(
     key = correlation or str(NODE_ID)
     envelope = writer.write(
         kind,
-        timestamp_text(moment),
-        WRITER.json_text(correlation),
-        WRITER.json_text(causation),
-        WRITER.json_text(key),
-        to_json(payload),
+        timestamp=timestamp_text(moment),
+        correlation_id=WRITER.json_text(correlation),
+        causation_id=WRITER.json_text(causation),
+        partition_key=WRITER.json_text(key),
+        payload=to_json(payload),
     )
 
     event_id = envelope.event_id
@@ -134,7 +134,12 @@ def test_any_causation_text_is_escaped(causation: str) -> None:
     kind = writer.kind("effect.x.completed", "onex.evt.test.v1", "operation")
     null = WRITER.json_text(None)
     envelope = writer.write(
-        kind, "2026-01-31T12:00:00Z", null, WRITER.json_text(causation), null, b"{}"
+        kind,
+        timestamp="2026-01-31T12:00:00Z",
+        correlation_id=null,
+        causation_id=WRITER.json_text(causation),
+        partition_key=null,
+        payload=b"{}",
     )
     assert json.loads(envelope.value)["causation_id"] == causation
     if not _is_uuid(causation):

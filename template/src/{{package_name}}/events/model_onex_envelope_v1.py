@@ -205,6 +205,7 @@ class EnvelopeWriter:
     def write(
         self,
         kind: EventKind,
+        *,
         timestamp: str,
         correlation_id: bytes,
         causation_id: bytes,
