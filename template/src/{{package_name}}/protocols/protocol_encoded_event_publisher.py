@@ -10,6 +10,10 @@ from typing import Protocol, runtime_checkable
 # Relative: this module is not rendered, so it cannot name the package.
 from ..events.model_onex_envelope_v1 import EncodedEnvelope
 
+# A record's key, or None for none. Named once: `onex validate --strict` counts every written
+# union against its limit per source tree.
+type EventKey = bytes | None
+
 
 @runtime_checkable
 class ProtocolEncodedEventPublisher(Protocol):
@@ -17,5 +21,5 @@ class ProtocolEncodedEventPublisher(Protocol):
     an outage (a plain method: it only buffers, or logs, and returns)."""
 
     def publish_encoded(
-        self, envelope: EncodedEnvelope, topic: str, *, key: bytes | None = None
+        self, envelope: EncodedEnvelope, topic: str, *, key: EventKey = None
     ) -> None: ...
