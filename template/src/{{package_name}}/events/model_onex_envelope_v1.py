@@ -3,23 +3,24 @@
 omnibase_core 0.47's ModelEventEnvelope has no event_version, source_node_id, causation_id or
 partition_key, which consumers of OnexEnvelopeV1 rely on, so the node defines the format here.
 The model is the schema: consumers validate with it, and the command consumer reads envelopes
-with it. The node's own events take a faster path to the same bytes: `new_envelope()` builds
-the JSON form (`OnexEnvelopeV1Json`, a plain dict, what `model_dump(mode="json")` gives) and
-`envelope_json()` serialises it once. Validating and dumping a model per event was the largest
-part of an operation's overhead (benchmarks/bench_events.py); the generated tests check that
-the fast path's bytes validate against the model and dump back to the same bytes.
+with it. The node's own events take a faster path to the same bytes: `EnvelopeWriter` writes
+an envelope's JSON from fragments encoded once per node and event type, around a payload
+serialised once (a request or response model straight to JSON, never through a dict), and
+hands it on as an `EncodedEnvelope`. Validating and dumping a model per event, and then
+building and serialising a dict per event, were in turn the largest part of an operation's
+overhead (benchmarks/bench_events.py); the generated tests check that the writer's bytes
+validate against the model and dump back to the same bytes, for any text in the payload.
 """
 
+import json
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import NamedTuple
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import to_json
-
-# Relative: this module is not rendered, so it cannot name the package.
-from ..runtime.node_logging import utc_now_text
 
 
 class ModelOnexEnvelopeV1(BaseModel):
@@ -50,58 +51,136 @@ _EVENT_VERSION: str = ModelOnexEnvelopeV1.model_fields["event_version"].default
 type OptionalText = str | None
 
 
-class OnexEnvelopeV1Json(TypedDict):
-    """ModelOnexEnvelopeV1 in its JSON form, keys in the model's field order."""
-
-    envelope_version: str
-    event_id: str
-    event_type: str
-    event_version: str
-    event_timestamp: str
-    source_node_id: str
-    source_service: str
-    correlation_id: OptionalText
-    causation_id: OptionalText
-    partition_key: OptionalText
-    payload: dict[str, JsonValue]
-    metadata: dict[str, str]
-
-
-def new_envelope(
-    *,
-    event_id: str,
-    event_type: str,
-    source_node_id: str,
-    source_service: str,
-    correlation_id: OptionalText,
-    causation_id: OptionalText,
-    partition_key: OptionalText,
-    payload: dict[str, JsonValue],
-    metadata: dict[str, str],
-    event_timestamp: str = "",
-) -> OnexEnvelopeV1Json:
-    """An envelope of the node's own making, from values it already holds as JSON.
-
-    Nothing is validated: every value comes from the node (payloads from model_dump(mode="json")).
-    The timestamp ("" for now) is written as pydantic writes a UTC datetime ("...Z"), so the
-    bytes are those of `ModelOnexEnvelopeV1(...).model_dump_json()`.
-    """
-    return {
-        "envelope_version": _ENVELOPE_VERSION,
-        "event_id": event_id,
-        "event_type": event_type,
-        "event_version": _EVENT_VERSION,
-        "event_timestamp": event_timestamp or utc_now_text("Z"),
-        "source_node_id": source_node_id,
-        "source_service": source_service,
-        "correlation_id": correlation_id,
-        "causation_id": causation_id,
-        "partition_key": partition_key,
-        "payload": payload,
-        "metadata": metadata,
-    }
-
-
 def envelope_json(envelope: Mapping[str, object]) -> bytes:
     """The envelope's wire bytes: compact UTF-8 JSON, as `model_dump_json()` writes it."""
     return to_json(envelope)
+
+
+# A UUID4's 17th hex digit (the variant, binary 10xx) from a random digit's two low bits.
+_VARIANT_DIGIT = {f"{bits:x}": "89ab"[bits & 3] for bits in range(16)}
+# Event ids made ahead, 256 from one os.urandom() call: the system call was a third of an id's
+# cost, paid for each of an operation's three events. list.pop() is atomic, so threads never
+# share an id; a forked child drops the parent's (it would repeat them) and makes its own.
+_ID_BATCH = 256
+_ready_ids: list[str] = []
+os.register_at_fork(after_in_child=_ready_ids.clear)
+
+
+def _event_id_batch() -> list[str]:
+    """_ID_BATCH ids in str(uuid4())'s format: version digit 4, variant digit 8, 9, a or b."""
+    digits = os.urandom(16 * _ID_BATCH).hex()
+    return [
+        f"{digits[at : at + 8]}-{digits[at + 8 : at + 12]}-4{digits[at + 13 : at + 16]}-"
+        f"{_VARIANT_DIGIT[digits[at + 16]]}{digits[at + 17 : at + 20]}-{digits[at + 20 : at + 32]}"
+        for at in range(0, 32 * _ID_BATCH, 32)
+    ]
+
+
+def new_event_id() -> str:
+    """str(uuid4()): the same randomness (os.urandom) and format, without a UUID object between
+    (uuid4() and its str() were ~5 us of every event)."""
+    try:
+        return _ready_ids.pop()
+    except IndexError:
+        _ready_ids.extend(_event_id_batch())
+        return _ready_ids.pop()
+
+
+# Every envelope's first bytes, up to its event id's value.
+_HEAD = b'{"envelope_version":' + to_json(_ENVELOPE_VERSION) + b',"event_id":"'
+
+
+class EncodedEnvelope(NamedTuple):
+    """An envelope as the broker gets it: its JSON bytes, with the two fields a publisher logs
+    and counts by (so it need not parse the bytes to find them)."""
+
+    value: bytes
+    event_id: str
+    event_type: str
+
+    def as_json(self) -> dict[str, JsonValue]:
+        """The JSON form, for an event bus that takes dicts (RuntimeLocal's EventBusInmemory)."""
+        envelope: dict[str, JsonValue] = json.loads(self.value)
+        return envelope
+
+
+class EventKind(NamedTuple):
+    """What every event of one type shares: its type, its topic, and two encoded fragments."""
+
+    event_type: str
+    topic: str
+    # From the event id's closing quote to the timestamp's opening quote (type, version).
+    after_id: bytes
+    # The metadata (node type, event category) and the envelope's closing brace.
+    closing: bytes
+
+
+class EnvelopeWriter:
+    """Writes one source's envelopes, byte for byte what `ModelOnexEnvelopeV1.model_dump_json()`
+    writes, from fragments encoded once instead of a dict serialised per event.
+
+    Every field but the payload is either fixed for the node (versions, source, metadata per
+    event type: encoded once, in `kind()`) or text the node made itself (event ids,
+    timestamps, UUIDs), which needs no escaping; the payload arrives already serialised.
+    """
+
+    def __init__(self, source_node_id: str, source_service: str, node_type: str) -> None:
+        self._node_type = node_type
+        # From the timestamp's closing quote to the correlation id: the same for every event.
+        self._source = (
+            b'","source_node_id":'
+            + to_json(source_node_id)
+            + b',"source_service":'
+            + to_json(source_service)
+            + b',"correlation_id":'
+        )
+
+    def kind(self, event_type: str, topic: str, category: str) -> EventKind:
+        """The fragments of `event_type`'s events, published to `topic`."""
+        after_id = (
+            b'","event_type":'
+            + to_json(event_type)
+            + b',"event_version":'
+            + to_json(_EVENT_VERSION)
+            + b',"event_timestamp":"'
+        )
+        metadata = {"node_type": self._node_type, "event_category": category}
+        return EventKind(event_type, topic, after_id, b',"metadata":' + to_json(metadata) + b"}")
+
+    def write(
+        self,
+        kind: EventKind,
+        *,
+        timestamp: str,
+        correlation_id: bytes,
+        causation_id: bytes,
+        partition_key: bytes,
+        payload: bytes,
+    ) -> EncodedEnvelope:
+        """One envelope of `kind`, with a new event id. `timestamp` as utc_now_text("Z")
+        writes it; the ids and the key as JSON values (`json_text()`), and `payload` a JSON
+        object's bytes."""
+        event_id = new_event_id()
+        value = b"".join(
+            (
+                _HEAD,
+                event_id.encode(),
+                kind.after_id,
+                timestamp.encode(),
+                self._source,
+                correlation_id,
+                b',"causation_id":',
+                causation_id,
+                b',"partition_key":',
+                partition_key,
+                b',"payload":',
+                payload,
+                kind.closing,
+            )
+        )
+        return EncodedEnvelope(value, event_id, kind.event_type)
+
+
+def json_text(text: OptionalText) -> bytes:
+    """A JSON string, or null; escaped by pydantic_core whatever the text holds."""
+    return b"null" if text is None else to_json(text)

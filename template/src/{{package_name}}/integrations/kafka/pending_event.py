@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # Relative: this module is not rendered, so it cannot name the package.
-from ...events.model_onex_envelope_v1 import envelope_json
+from ...events.model_onex_envelope_v1 import EncodedEnvelope, envelope_json
 
 
 @dataclass(slots=True)
@@ -31,10 +31,22 @@ class PendingEvent:
         key: bytes | None,
         headers: list[tuple[str, bytes]] | None = None,
     ) -> "PendingEvent":
-        """Serialise `envelope`: the node's own JSON form (a dict, events/node_events.py), a
-        Pydantic model, or anything json.dumps accepts."""
-        # dict first: the check against the Mapping ABC alone costs more than the rest of this;
-        # positional arguments: keywords cost a dataclass's __init__ a microsecond.
+        """The event of `envelope`: one of the node's own, already serialised
+        (events/node_events.py), or a JSON form (a dict), a Pydantic model, or anything
+        json.dumps accepts, serialised here."""
+        # Positional arguments: keywords cost a dataclass's __init__ a microsecond.
+        if isinstance(envelope, EncodedEnvelope):
+            return cls(
+                topic,
+                key,
+                envelope.value,
+                envelope.event_id,
+                envelope.event_type,
+                0,
+                "",
+                [] if headers is None else headers,
+            )
+        # dict before the Mapping ABC, whose check alone costs more than the rest of this.
         if isinstance(envelope, (dict, Mapping)):
             return cls(
                 topic,
