@@ -8,8 +8,9 @@ an envelope's JSON from fragments encoded once per node and event type, around a
 serialised once (a request or response model straight to JSON, never through a dict), and
 hands it on as an `EncodedEnvelope`. Validating and dumping a model per event, and then
 building and serialising a dict per event, were in turn the largest part of an operation's
-overhead (benchmarks/bench_events.py); the generated tests check that the writer's bytes
-validate against the model and dump back to the same bytes, for any text in the payload.
+overhead (benchmarks/bench_events.py). The bytes validate against the model and dump back
+unchanged: tests/test_node_runtime.py checks it for the node's own events, and the
+template's tests (tests/test_envelope_writer.py there) for any text, with Hypothesis.
 """
 
 import os
