@@ -56,8 +56,6 @@ def envelope_json(envelope: Mapping[str, object]) -> bytes:
     return to_json(envelope)
 
 
-# A UUID4's 17th hex digit (the variant, binary 10xx) from a random digit's two low bits.
-_VARIANT_DIGIT = {f"{bits:x}": "89ab"[bits & 3] for bits in range(16)}
 # Event ids made ahead, 256 from one os.urandom() call: the system call was a third of an id's
 # cost, paid for each of an operation's three events. list.pop() is atomic, so threads never
 # share an id; a forked child drops the parent's (it would repeat them) and makes its own.
@@ -65,15 +63,35 @@ _ID_BATCH = 256
 _ready_ids: list[str] = []
 os.register_at_fork(after_in_child=_ready_ids.clear)
 
+# Where each random hex digit of an id goes in its text ("xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx"
+# and a newline, 37 characters): digit k moves right by one for each dash before it. Digit 12
+# gives way to the version digit 4 and digit 16 to the variant digit (_VARIANT_DIGIT).
+_ID_TEXT = 37
+_DIGIT_PLACES = tuple(
+    (digit, digit + sum(digit >= dash for dash in (8, 12, 16, 20)))
+    for digit in range(32)
+    if digit not in (12, 16)
+)
+# The variant digit (binary 10xx) from a random hex digit's two low bits.
+_VARIANT_DIGIT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
+
 
 def _event_id_batch() -> list[str]:
-    """_ID_BATCH ids in str(uuid4())'s format: version digit 4, variant digit 8, 9, a or b."""
-    digits = os.urandom(16 * _ID_BATCH).hex()
-    return [
-        f"{digits[at : at + 8]}-{digits[at + 8 : at + 12]}-4{digits[at + 13 : at + 16]}-"
-        f"{_VARIANT_DIGIT[digits[at + 16]]}{digits[at + 17 : at + 20]}-{digits[at + 20 : at + 32]}"
-        for at in range(0, 32 * _ID_BATCH, 32)
-    ]
+    """_ID_BATCH ids in str(uuid4())'s format: version digit 4, variant digit 8, 9, a or b.
+
+    Each assignment moves one digit of all the batch's ids at once (an extended slice), so
+    the work per id is done in C: a fifth of formatting each id with an f-string.
+    """
+    digits = os.urandom(16 * _ID_BATCH).hex().encode()
+    text = bytearray(b"\n" * (_ID_TEXT * _ID_BATCH))
+    for digit, place in _DIGIT_PLACES:
+        text[place::_ID_TEXT] = digits[digit::32]
+    text[8::_ID_TEXT] = text[13::_ID_TEXT] = text[18::_ID_TEXT] = text[23::_ID_TEXT] = (
+        b"-" * _ID_BATCH
+    )
+    text[14::_ID_TEXT] = b"4" * _ID_BATCH
+    text[19::_ID_TEXT] = digits[16::32].translate(_VARIANT_DIGIT)
+    return text.decode().split()
 
 
 def new_event_id() -> str:
