@@ -17,7 +17,7 @@ aiokafka are importable. One table is printed:
 - microseconds of CPU (time.process_time) per call, median and min-max over interleaved
   `--rounds`: the compute node's business function called directly, the same request through
   node.handle() (OperationRunner: events, metrics, logs, timeout) until the broker acknowledged
-  its events, at INFO and at WARNING, and the overhead of handle() over the function. CPU time
+  its events (on a node started as the served node starts: its start-up heap frozen), at INFO and at WARNING, and the overhead of handle() over the function. CPU time
   rather than wall time, so the other load on a shared machine barely moves the numbers; the
   load average is printed with the table.
 
@@ -77,6 +77,7 @@ async def inner(args: argparse.Namespace) -> list[Row]:
     from bench_events_node.nodes.node_bench_events_node_compute.operation_routes import ROUTES
     from bench_events_node.runtime.node_logging import NodeLogger, configure_logging
     from bench_events_node.runtime.operation_context import OperationContext
+    from bench_events_node.runtime.service_entry import freeze_startup_heap
 
     settings = ModelKafkaSettings()
     node_id = uuid4()
@@ -184,6 +185,7 @@ async def inner(args: argparse.Namespace) -> list[Row]:
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115
     node = NodeBenchEventsNodeCompute()
     await node.startup()
+    freeze_startup_heap()  # as the served node does once it has started (service_entry.py)
     request = ModelBenchEventsNodeInput()
     function = ROUTES[request.operation]
     context = OperationContext(
