@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +58,27 @@ type Row = tuple[str, int, float, list[float]]
 def outer(args: argparse.Namespace) -> int:
     """Broker, projects, .venvs; then this file again, inside each project's .venv."""
     from bench_support import generated_project, kafka_broker, run_inner
+
+    if args.baseline:  # before anything is generated
+        known = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(Path(__file__).parent),
+                "cat-file",
+                "-e",
+                f"{args.baseline}^{{commit}}",
+            ],
+            capture_output=True,
+            check=False,
+        )
+        if known.returncode:
+            print(
+                f"--baseline {args.baseline}: no such commit in this checkout's history"
+                " (a shallow clone has none); pass --baseline '' to skip the comparison",
+                file=sys.stderr,
+            )
+            return 2
 
     with contextlib.ExitStack() as stack:
         project = stack.enter_context(generated_project(SERVICE, "compute", ["kafka"]))
