@@ -1,6 +1,7 @@
 """Commands per second through a served node's Kafka consumer into PostgreSQL, beside a plain loop.
 
     uv run python benchmarks/bench_commands.py [--commands 2000] [--rounds 3] [--partitions 4]
+        [--db-delay-ms 0]
 
 Starts PostgreSQL (tests/service_postgres.py) and tansu (the broker of tests/service_kafka.py),
 generates an effect node with integrations=[kafka, postgres], creates its .venv, and runs this
@@ -12,7 +13,7 @@ same broker and database:
   served node (its service_entry module, as its console script runs it) starts with a fresh
   consumer group and stores each one with its idempotency key (events, metrics, logs at
   WARNING, outcome replies: everything it does in production);
-- plain loop: the same commands on a topic of their own, consumed by a bare aiokafka consumer
+- plain loop: the same commands on a new topic of their own each round, consumed by a bare aiokafka consumer
   (getmany, commit after each batch) that INSERTs each into a table with the same unique key
   (ON CONFLICT DO NOTHING) through asyncpg, in a child process like the node. It handles one
   message at a time, as a plain loop does; the node handles a batch's partitions side by side
@@ -20,8 +21,15 @@ same broker and database:
 
 Both are timed the same way from outside, by polling the row count: from the first row stored
 to the last, so the node's start-up and the group join are not counted; over the same span the
-child's CPU time (Linux /proc) says how much of each command's time was its own work. The
-table gives the median and spread over rounds, and the ratio node / plain loop.
+child's CPU time (Linux /proc) says how much of each command's time was its own work, and the
+machine's (all processes: broker and database too) what the whole path costs. The
+table gives the median and spread over rounds, and the ratio node / plain loop: per round (the
+two run back to back, so a slow spell of the machine slows both), their median and spread.
+
+`--db-delay-ms D` reaches PostgreSQL, for node, plain loop and poller alike, through a proxy
+(tests/service_kafka.py's TcpProxy) that holds every packet back D ms each way, as a database
+on another host would. Its timers fire on the event loop's millisecond clock, so a round trip
+grows by a little more than 2 D; the table prints what D was asked for.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -60,13 +69,14 @@ def outer(args: argparse.Namespace) -> int:
     with (
         generated_project(SERVICE, "effect", ["kafka", "postgres"]) as project,
         kafka_broker() as bootstrap,
-        postgres_database("bench_commands") as database_url,
+        postgres_database("bench_commands", args.db_delay_ms) as database_url,
     ):
         spec = project_spec(project.path)
         env = served_node_env(PREFIX, bootstrap, database_url, spec.package_name)
         env["BENCH_COMMAND_TOPIC"] = spec.command_topic
         arguments = ["--commands", str(args.commands), "--rounds", str(args.rounds)]
         arguments += ["--partitions", str(args.partitions)]
+        arguments += ["--db-delay-ms", str(args.db_delay_ms)]
         arguments += ["--profile-node", args.profile_node] if args.profile_node else []
         arguments += ["--py-spy", args.py_spy] if args.py_spy else []
         return run_inner(project, __file__, arguments, env)
@@ -149,6 +159,22 @@ def spy_starter(
     return lambda: spies.append(py_spy(pid, directory, round_number))
 
 
+@dataclass(frozen=True)
+class Timing:
+    """One round of one row, from the first row stored to the last."""
+
+    seconds: float
+    cpu: float  # CPU seconds of the node or plain loop process
+    machine_cpu: float  # CPU seconds of every process: broker, database and poller too
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine so far, all cores (Linux /proc/stat: everything
+    but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process `pid` so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -162,8 +188,9 @@ async def timed_rows(
     count: int,
     pid: int,
     on_first: Callable[[], object] | None = None,
-) -> tuple[float, float]:
-    """(seconds, CPU seconds of `pid`) from the first of `count` rows stored to the last.
+) -> Timing:
+    """Seconds, CPU seconds of `pid` and of the machine, from the first of `count` rows stored
+    to the last.
 
     Polls every 5 ms; rows stored before the first poll saw any are scaled in. `on_first` is
     called once the first rows are seen (the profiler starts then: steady state only).
@@ -182,12 +209,17 @@ async def timed_rows(
         now = time.perf_counter()
         if stored and first is None:
             first, first_stored, first_cpu = now, stored, cpu_seconds(pid)
+            first_machine = machine_cpu_seconds()
             if on_first is not None:
                 on_first()
         if stored >= count:
             assert first is not None
             scale = count / max(count - first_stored, 1)
-            return (now - first) * scale, (cpu_seconds(pid) - first_cpu) * scale
+            return Timing(
+                (now - first) * scale,
+                (cpu_seconds(pid) - first_cpu) * scale,
+                (machine_cpu_seconds() - first_machine) * scale,
+            )
         await asyncio.sleep(0.005)
     raise TimeoutError(f"only {stored} of {count} rows in {table} after 600 s")
 
@@ -228,21 +260,19 @@ async def plain_loop(topic: str, count: int) -> None:
         await connection.close()
 
 
-async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, float]]]]:
-    """Rounds of node and plain loop; (row name, (seconds, CPU seconds) per round)."""
+async def inner(args: argparse.Namespace) -> list[tuple[str, list[Timing]]]:
+    """Rounds of node and plain loop; (row name, its Timing per round)."""
     import asyncpg
 
     topic = os.environ["BENCH_COMMAND_TOPIC"]
-    plain_topic = f"bench-plain-{uuid4().hex[:8]}"
     connection = await asyncpg.connect(os.environ["DATABASE_URL"])
     await connection.execute(
         f"CREATE TABLE IF NOT EXISTS {PLAIN_TABLE}"
         " (key text PRIMARY KEY, correlation_id uuid NOT NULL, data jsonb NOT NULL)"
     )
     await create_topic(topic, args.partitions)
-    await create_topic(plain_topic, args.partitions)
     python = sys.executable
-    seconds: dict[str, list[tuple[float, float]]] = {
+    seconds: dict[str, list[Timing]] = {
         "served node": [],
         "plain aiokafka + asyncpg loop": [],
     }
@@ -278,6 +308,10 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, f
             pstats.Stats(args.profile_node).sort_stats("tottime").print_stats(25)
 
         marker = uuid4().hex[:12]
+        # A topic of its own each round: the plain loop's new group starts at the earliest
+        # offset, and on a shared topic it would read every earlier round's commands again.
+        plain_topic = f"bench-plain-{marker}"
+        await create_topic(plain_topic, args.partitions)
         await produce(plain_topic, commands(args.commands, marker))
         plain = subprocess.Popen(
             [python, __file__, "--plain-loop", plain_topic, "--commands", str(args.commands)]
@@ -292,22 +326,29 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[tuple[float, f
     return list(seconds.items())
 
 
-def print_table(
-    rows: list[tuple[str, list[tuple[float, float]]]], count: int, partitions: int
-) -> None:
+def print_table(rows: list[tuple[str, list[Timing]]], args: argparse.Namespace) -> None:
+    count = args.commands
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"command topics: {partitions} partitions each")
+    print(f"command topics: {args.partitions} partitions each")
+    if args.db_delay_ms:
+        print(f"database: behind a proxy holding each packet back {args.db_delay_ms} ms each way")
+    else:
+        print("database: on this machine, reached directly (loopback)")
     header = f"{'commands into PostgreSQL':<34} {'count':>6} {'median/s':>9} {'CPU us each':>12}"
-    print(f"{header}  spread (per second)")
-    rates = {}
+    print(f"{header} {'machine CPU':>12}  spread (per second)")
     for name, rounds in rows:
-        per_second = sorted(count / seconds for seconds, _ in rounds)
-        cpu = statistics.median(cpu for _, cpu in rounds) / count * 1e6
-        rates[name] = statistics.median(per_second)
+        per_second = sorted(count / timing.seconds for timing in rounds)
+        cpu = statistics.median(timing.cpu for timing in rounds) / count * 1e6
+        machine = statistics.median(timing.machine_cpu for timing in rounds) / count * 1e6
+        rate = statistics.median(per_second)
         spread = f"{per_second[0]:,.0f}-{per_second[-1]:,.0f} ({len(rounds)} rounds)"
-        print(f"{name:<34} {count:>6} {rates[name]:>9,.0f} {cpu:>12,.0f}  {spread}")
-    node, plain = rates["served node"], rates["plain aiokafka + asyncpg loop"]
-    print(f"{'  served node / plain loop':<34} {'':>6} {node / plain:>9.2f}x")
+        print(f"{name:<34} {count:>6} {rate:>9,.0f} {cpu:>12,.0f} {machine:>12,.0f}  {spread}")
+    timings = dict(rows)
+    node, plain = timings["served node"], timings["plain aiokafka + asyncpg loop"]
+    # Per round: plain seconds / node seconds is node rate / plain rate.
+    ratios = sorted(p.seconds / n.seconds for n, p in zip(node, plain, strict=True))
+    ratio = f"{statistics.median(ratios):>8.2f}x  {ratios[0]:.2f}-{ratios[-1]:.2f} (per round)"
+    print(f"{'  served node / plain loop':<34} {'':>6} {ratio}")
 
 
 def main() -> int:
@@ -315,6 +356,12 @@ def main() -> int:
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--partitions", type=int, default=4, help="of both command topics")
+    parser.add_argument(
+        "--db-delay-ms",
+        type=float,
+        default=0.0,
+        help="reach PostgreSQL through a proxy adding this much each way (a database elsewhere)",
+    )
     parser.add_argument("--profile-node", metavar="FILE", help="cProfile the node; print top 25")
     parser.add_argument(
         "--py-spy", metavar="DIR", help="sample the node with py-spy (on PATH) into DIR"
@@ -327,7 +374,7 @@ def main() -> int:
         return 0
     if not args.inner:
         return outer(args)
-    print_table(asyncio.run(inner(args)), args.commands, args.partitions)
+    print_table(asyncio.run(inner(args)), args)
     return 0
 
 

@@ -74,14 +74,26 @@ def kafka_broker() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def postgres_database(name: str) -> Iterator[str]:
-    """A private PostgreSQL server (tests/service_postgres.py) with database `name`: its URL."""
+def postgres_database(name: str, delay_ms: float = 0.0) -> Iterator[str]:
+    """A private PostgreSQL server (tests/service_postgres.py) with database `name`: its URL.
+
+    With `delay_ms`, the URL leads through a TcpProxy (tests/service_kafka.py) that holds
+    every packet back that long each way, as a database on another host would.
+    """
+    from service_kafka import TcpProxy
     from service_postgres import create_postgres_server
 
     postgres = create_postgres_server()
+    proxy = TcpProxy(postgres.port, delay_seconds=delay_ms / 1000) if delay_ms else None
     try:
-        yield postgres.create_database(name)
+        url = postgres.create_database(name)
+        if proxy is not None:
+            proxy.start()
+            url = url.replace(f":{postgres.port}/", f":{proxy.port}/")
+        yield url
     finally:
+        if proxy is not None:
+            proxy.close()
         postgres.remove()
 
 

@@ -44,10 +44,15 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:`port` to 127.0.0.1:`target`, on its own thread and event loop."""
+    """Forwards 127.0.0.1:`port` to 127.0.0.1:`target`, on its own thread and event loop.
 
-    def __init__(self, target: int) -> None:
+    `delay_seconds` holds everything back that long in each direction, as a server on another
+    host would (a round trip then takes twice as long more); the order is kept.
+    """
+
+    def __init__(self, target: int, *, delay_seconds: float = 0.0) -> None:
         self.target = target
+        self.delay_seconds = delay_seconds
         self.port = free_port()
         self.connections = 0
         self._loop = asyncio.new_event_loop()
@@ -118,9 +123,14 @@ class TcpProxy:
             while data := await reader.read(65536):
                 if to_broker and not self._forwarding:
                     continue  # cut: what the client sends now never reaches the broker
+                if self.delay_seconds:
+                    # One timer per chunk, all with the same delay: they fire in order.
+                    self._loop.call_later(self.delay_seconds, writer.write, data)
+                    continue
                 writer.write(data)
                 await writer.drain()
-        writer.transport.abort()
+        # After what is still held back, when delaying.
+        self._loop.call_later(self.delay_seconds, writer.transport.abort)
 
 
 @dataclass
