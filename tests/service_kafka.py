@@ -47,7 +47,7 @@ class TcpProxy:
     """Forwards 127.0.0.1:`port` to 127.0.0.1:`target`, on its own thread and event loop.
 
     `delay_seconds` holds everything back that long in each direction, as a server on another
-    host would (a round trip then takes twice as long more); the order is kept.
+    host would (each round trip takes 2 x delay_seconds longer); the order is kept.
     """
 
     def __init__(self, target: int, *, delay_seconds: float = 0.0) -> None:
@@ -129,8 +129,10 @@ class TcpProxy:
                     continue
                 writer.write(data)
                 await writer.drain()
-        # After what is still held back, when delaying.
-        self._loop.call_later(self.delay_seconds, writer.transport.abort)
+        if self.delay_seconds:  # after what is still held back
+            self._loop.call_later(self.delay_seconds, writer.transport.abort)
+        else:
+            writer.transport.abort()
 
 
 @dataclass
