@@ -13,11 +13,12 @@ same broker and database:
   served node (its service_entry module, as its console script runs it) starts with a fresh
   consumer group and stores each one with its idempotency key (events, metrics, logs at
   WARNING, outcome replies: everything it does in production);
-- plain loop: the same commands on a new topic of their own each round, consumed by a bare aiokafka consumer
-  (getmany, commit after each batch) that INSERTs each into a table with the same unique key
-  (ON CONFLICT DO NOTHING) through asyncpg, in a child process like the node. It handles one
-  message at a time, as a plain loop does; the node handles a batch's partitions side by side
-  (each in order), which is why the partition count is printed with the table.
+- plain loop: the same commands on a new topic of their own each round, consumed by a bare
+  aiokafka consumer (getmany, commit after each batch) that INSERTs each into a table with the
+  same unique key (ON CONFLICT DO NOTHING) through asyncpg, in a child process like the node.
+  It handles one message at a time, as a plain loop does; the node handles a batch's
+  partitions side by side (each in order), which is why the partition count is printed with
+  the table.
 
 Both are timed the same way from outside, by polling the row count: from the first row stored
 to the last, so the node's start-up and the group join are not counted; over the same span the
