@@ -18,7 +18,13 @@ same broker and database:
   same unique key (ON CONFLICT DO NOTHING) through asyncpg, in a child process like the node.
   It handles one message at a time, as a plain loop does; the node handles a batch's
   partitions side by side (each in order), which is why the partition count is printed with
-  the table.
+  the table;
+- plain loop + the node's records: the plain loop again, also writing per command the Kafka
+  records the node wrote per command in its first round (counted on each topic the node
+  publishes to, and one of each read back as the sample), JSON-encoded per command with the
+  command's correlation id and sent as record batches; it commits once their acks are in. It
+  shows what keeping every event costs by itself, without the node's layers, so the node can
+  be read against the plain loop and against what the same Kafka work costs a plain loop.
 
 Both are timed the same way from outside, by polling the row count: from the first row stored
 to the last, so the node's start-up and the group join are not counted; over the same span the
@@ -37,12 +43,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +62,9 @@ SERVICE = "bench_commands_ledger"
 PREFIX = SERVICE.upper() + "_"
 TABLE = f"{SERVICE}_records"
 PLAIN_TABLE = "plain_records"
+NODE = "served node"
+PLAIN = "plain aiokafka + asyncpg loop"
+PLAIN_WITH_EVENTS = "  + the node's records"
 
 
 def outer(args: argparse.Namespace) -> int:
@@ -261,6 +272,127 @@ async def plain_loop(topic: str, count: int) -> None:
         await connection.close()
 
 
+async def end_offsets(topics: list[str]) -> dict[str, int]:
+    """Records written so far to each topic (its partitions' end offsets summed; 0 for a
+    topic that does not exist yet)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
+    await consumer.start()
+    try:
+        existing = await consumer.topics()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            if topic in existing
+            for p in sorted(consumer.partitions_for_topic(topic) or set())
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        return {topic: sum(n for tp, n in ends.items() if tp.topic == topic) for topic in topics}
+    finally:
+        await consumer.stop()
+
+
+async def last_record(topic: str) -> bytes:
+    """The value of one of the last records of `topic` (from its fullest partition)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(partitions)
+        fullest = max(partitions, key=lambda tp: ends[tp])
+        consumer.assign([fullest])
+        consumer.seek(fullest, max(ends[fullest] - 1, 0))
+        message = await asyncio.wait_for(consumer.getone(), timeout=30)
+        assert message.value is not None
+        return message.value
+    finally:
+        await consumer.stop()
+
+
+async def node_records(before: dict[str, int], count: int) -> list[tuple[str, dict[str, Any]]]:
+    """What the node wrote per command in the round just run: (topic, a record of it as
+    written), once for each record a command wrote there (the round's new records on the topic
+    over `count`, rounded)."""
+    after = await end_offsets(list(before))
+    written = []
+    for topic, start in before.items():
+        per_command = round((after[topic] - start) / count)
+        if per_command:
+            sample = json.loads(await last_record(topic))
+            written += [(topic, sample)] * per_command
+    return written
+
+
+async def plain_loop_with_events(topic: str, count: int, samples_file: str) -> None:
+    """The plain loop, writing per command the records the node wrote per command.
+
+    Each is the node's own record (read back from its topic) with the command's correlation id,
+    JSON-encoded again per command. They go out as record batches, one per topic partition and
+    consumed batch (the command's partition, modulo the topic's count), as the node sends its
+    replies; the offsets are committed once every record's ack is in.
+    """
+    import asyncpg
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    samples = [(name, body) for name, body in json.loads(Path(samples_file).read_text())]
+    connection = await asyncpg.connect(os.environ["DATABASE_URL"])
+    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"plain-{uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
+    await consumer.start()
+    await producer.start()
+    partitions = {name: sorted(await producer.partitions_for(name)) for name, _ in samples}
+    done = 0
+    try:
+        while done < count:
+            batches = await consumer.getmany(timeout_ms=500)
+            open_batches: dict[tuple[str, int], Any] = {}
+            acks = []
+            for messages in batches.values():
+                for message in messages:
+                    body = json.loads(message.value)
+                    await connection.execute(
+                        f"INSERT INTO {PLAIN_TABLE} (key, correlation_id, data)"
+                        " VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                        body["key"],
+                        body["correlation_id"],
+                        json.dumps(body["data"]),
+                    )
+                    for name, sample in samples:
+                        record = json.dumps({**sample, "correlation_id": body["correlation_id"]})
+                        choices = partitions[name]
+                        where = (name, choices[message.partition % len(choices)])
+                        if where not in open_batches:
+                            open_batches[where] = producer.create_batch()
+                        batch = open_batches[where]
+                        if batch.append(key=None, value=record.encode(), timestamp=None) is None:
+                            batch.close()  # full: send it, start another
+                            acks.append(await producer.send_batch(batch, name, partition=where[1]))
+                            batch = open_batches[where] = producer.create_batch()
+                            batch.append(key=None, value=record.encode(), timestamp=None)
+                    done += 1
+            for (name, partition), batch in open_batches.items():
+                batch.close()  # a closed batch is sent at once, not held for the linger
+                acks.append(await producer.send_batch(batch, name, partition=partition))
+            await asyncio.gather(*acks)
+            if batches:
+                await consumer.commit()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+        await connection.close()
+
+
 async def inner(args: argparse.Namespace) -> list[tuple[str, list[Timing]]]:
     """Rounds of node and plain loop; (row name, its Timing per round)."""
     import asyncpg
@@ -273,28 +405,29 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[Timing]]]:
     )
     await create_topic(topic, args.partitions)
     python = sys.executable
-    seconds: dict[str, list[Timing]] = {
-        "served node": [],
-        "plain aiokafka + asyncpg loop": [],
-    }
+    package = os.environ["BENCH_PACKAGE"]
+    publish_topics = list(importlib.import_module(f"{package}.events.event_topics").PUBLISH_TOPICS)
+    samples_file = Path(tempfile.mkdtemp()) / "node_records.json"
+    seconds: dict[str, list[Timing]] = {NODE: [], PLAIN: [], PLAIN_WITH_EVENTS: []}
     for _ in range(args.rounds):
         marker = uuid4().hex[:12]
-        if seconds["served node"]:  # the topic exists from the first round on
+        if seconds[NODE]:  # the topic exists from the first round on
             await start_group_at_the_end(topic, f"bench-{marker}")
         await produce(topic, commands(args.commands, marker))
+        written_before = await end_offsets(publish_topics)
         env = {**os.environ, f"{PREFIX}KAFKA_CONSUMER_GROUP": f"bench-{marker}"}
         profile = ["-m", "cProfile", "-o", args.profile_node] if args.profile_node else []
         node = subprocess.Popen(
-            [python, *profile, "-m", f"{os.environ['BENCH_PACKAGE']}.runtime.service_entry"],
+            [python, *profile, "-m", f"{package}.runtime.service_entry"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         spies: list[subprocess.Popen[bytes]] = []
-        number = len(seconds["served node"])
+        number = len(seconds[NODE])
         start_spy = spy_starter(spies, node.pid, args.py_spy, number) if args.py_spy else None
         try:
-            seconds["served node"].append(
+            seconds[NODE].append(
                 await timed_rows(connection, TABLE, marker, args.commands, node.pid, start_spy)
             )
         finally:
@@ -303,27 +436,32 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[Timing]]]:
                 spy.wait(timeout=60)
             node.terminate()
             node.wait(timeout=60)
+        if not samples_file.exists():  # what the node writes per command, from its first round
+            written = await node_records(written_before, args.commands)
+            samples_file.write_text(json.dumps(written))
         if args.profile_node:
             import pstats
 
             pstats.Stats(args.profile_node).sort_stats("tottime").print_stats(25)
 
-        marker = uuid4().hex[:12]
-        # A topic of its own each round: the plain loop's new group starts at the earliest
-        # offset, and on a shared topic it would read every earlier round's commands again.
-        plain_topic = f"bench-plain-{marker}"
-        await create_topic(plain_topic, args.partitions)
-        await produce(plain_topic, commands(args.commands, marker))
-        plain = subprocess.Popen(
-            [python, __file__, "--plain-loop", plain_topic, "--commands", str(args.commands)]
-        )
-        try:
-            seconds["plain aiokafka + asyncpg loop"].append(
-                await timed_rows(connection, PLAIN_TABLE, marker, args.commands, plain.pid)
-            )
-        finally:
-            plain.wait(timeout=60)
+        for row, extra in ((PLAIN, []), (PLAIN_WITH_EVENTS, ["--samples", str(samples_file)])):
+            marker = uuid4().hex[:12]
+            # A topic of its own each round: the plain loop's new group starts at the earliest
+            # offset, and on a shared topic it would read every earlier round's commands again.
+            plain_topic = f"bench-plain-{marker}"
+            await create_topic(plain_topic, args.partitions)
+            await produce(plain_topic, commands(args.commands, marker))
+            loop = [python, __file__, "--plain-loop", plain_topic, "--commands", str(args.commands)]
+            plain = subprocess.Popen([*loop, *extra])
+            try:
+                seconds[row].append(
+                    await timed_rows(connection, PLAIN_TABLE, marker, args.commands, plain.pid)
+                )
+            finally:
+                plain.wait(timeout=60)
     await connection.close()
+    written = json.loads(samples_file.read_text())
+    print(f"\nrecords the node wrote per command: {len(written)}, on {[t for t, _ in written]}")
     return list(seconds.items())
 
 
@@ -345,11 +483,12 @@ def print_table(rows: list[tuple[str, list[Timing]]], args: argparse.Namespace) 
         spread = f"{per_second[0]:,.0f}-{per_second[-1]:,.0f} ({len(rounds)} rounds)"
         print(f"{name:<34} {count:>6} {rate:>9,.0f} {cpu:>12,.0f} {machine:>12,.0f}  {spread}")
     timings = dict(rows)
-    node, plain = timings["served node"], timings["plain aiokafka + asyncpg loop"]
-    # Per round: plain seconds / node seconds is node rate / plain rate.
-    ratios = sorted(p.seconds / n.seconds for n, p in zip(node, plain, strict=True))
-    ratio = f"{statistics.median(ratios):>8.2f}x  {ratios[0]:.2f}-{ratios[-1]:.2f} (per round)"
-    print(f"{'  served node / plain loop':<34} {'':>6} {ratio}")
+    for name, label in ((PLAIN, "plain loop"), (PLAIN_WITH_EVENTS, "loop + records")):
+        # Per round: plain seconds / node seconds is node rate / plain rate.
+        pairs = zip(timings[NODE], timings[name], strict=True)
+        ratios = sorted(p.seconds / n.seconds for n, p in pairs)
+        ratio = f"{statistics.median(ratios):>8.2f}x  {ratios[0]:.2f}-{ratios[-1]:.2f} (per round)"
+        print(f"{'  served node / ' + label:<34} {'':>6} {ratio}")
 
 
 def main() -> int:
@@ -369,7 +508,11 @@ def main() -> int:
     )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plain-loop", metavar="TOPIC", help=argparse.SUPPRESS)
+    parser.add_argument("--samples", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.plain_loop and args.samples:
+        asyncio.run(plain_loop_with_events(args.plain_loop, args.commands, args.samples))
+        return 0
     if args.plain_loop:
         asyncio.run(plain_loop(args.plain_loop, args.commands))
         return 0
