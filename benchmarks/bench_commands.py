@@ -380,7 +380,8 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[Timing]]]:
         if seconds[NODE]:  # the topic exists from the first round on
             await start_group_at_the_end(topic, f"bench-{marker}")
         await produce(topic, commands(args.commands, marker))
-        written_before = await end_offsets(publish_topics)
+        first_round = not seconds[NODE]
+        written_before = await end_offsets(publish_topics) if first_round else {}
         env = {**os.environ, f"{PREFIX}KAFKA_CONSUMER_GROUP": f"bench-{marker}"}
         profile = ["-m", "cProfile", "-o", args.profile_node] if args.profile_node else []
         node = subprocess.Popen(
@@ -402,7 +403,7 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[Timing]]]:
                 spy.wait(timeout=60)
             node.terminate()
             node.wait(timeout=60)
-        if not samples_file.exists():  # what the node writes per command, from its first round
+        if first_round:  # what the node writes per command, counted in its first round
             written = await node_records(written_before, args.commands)
             samples_file.write_text(json.dumps(written))
         if args.profile_node:
@@ -427,6 +428,8 @@ async def inner(args: argparse.Namespace) -> list[tuple[str, list[Timing]]]:
                 plain.wait(timeout=60)
     await connection.close()
     written = json.loads(samples_file.read_text())
+    samples_file.unlink()
+    samples_file.parent.rmdir()
     print(f"\nrecords the node wrote per command: {len(written)}, on {[t for t, _ in written]}")
     return list(seconds.items())
 
